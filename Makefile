@@ -1,0 +1,132 @@
+# khelp: one `make` builds everything into $(OUTPUT). V=1 shows the commands.
+OUTPUT ?= .output
+CLANG ?= clang-19
+LLVM_STRIP ?= llvm-strip-19
+BPFTOOL ?= bpftool
+CC ?= gcc
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all deps run test unit e2e fuzz bench clean install-deps
+
+BIN := $(OUTPUT)/bin
+MODOUT := $(OUTPUT)/modules
+OBJ := $(OUTPUT)/obj
+
+INCLUDES := -I. -Iinclude -I$(OUTPUT)
+BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_x86 -mcpu=v3 -Wall -Werror \
+	$(INCLUDES) -idirafter /usr/include -idirafter /usr/include/x86_64-linux-gnu
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
+	$(shell pkg-config --cflags libbpf json-c 2>/dev/null) $(EXTRA_CFLAGS)
+USER_LDLIBS := $(shell pkg-config --libs libbpf json-c 2>/dev/null) -lelf -lz -linih
+
+# modules: helpers/ and cc/ are shipped, tests/modules/ are test fixtures
+HELPERS := $(patsubst helpers/%.bpf.c,%,$(wildcard helpers/*.bpf.c))
+CCS := $(patsubst cc/%.bpf.c,%,$(wildcard cc/*.bpf.c))
+TESTMODS := $(patsubst tests/modules/%.bpf.c,%,$(wildcard tests/modules/*.bpf.c))
+MODULES := $(addprefix $(MODOUT)/,$(addsuffix .bpf.o,$(HELPERS) $(CCS)))
+TESTMODULES := $(addprefix $(OUTPUT)/testmodules/,$(addsuffix .bpf.o,$(TESTMODS)))
+PLATFORM_BPF := $(addprefix $(OUTPUT)/bpf/,$(patsubst bpf/%.bpf.c,%.bpf.o,$(wildcard bpf/*.bpf.c)))
+
+LOADER_COMMON := $(filter-out loader/khelpd.c loader/khelpctl.c,$(wildcard loader/*.c))
+LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/%.o,$(LOADER_COMMON))
+
+all: $(BIN)/khelpd $(BIN)/khelpctl $(MODULES) $(TESTMODULES) $(PLATFORM_BPF)
+
+install-deps:
+	$(Q)bash scripts/install-deps.sh
+
+$(OUTPUT) $(BIN) $(MODOUT) $(OBJ) $(OUTPUT)/bpf $(OUTPUT)/testmodules:
+	$(Q)mkdir -p $@
+
+vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+BPF_HDRS := vmlinux.h $(wildcard include/khelp/*.h) $(wildcard helpers/*.h) $(wildcard cc/*.h)
+
+$(MODOUT)/%.bpf.o: helpers/%.bpf.c $(BPF_HDRS) | $(MODOUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ihelpers -c $< -o $@
+
+$(MODOUT)/%.bpf.o: cc/%.bpf.c $(BPF_HDRS) | $(MODOUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ihelpers -Icc -c $< -o $@
+
+$(OUTPUT)/testmodules/%.bpf.o: tests/modules/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/testmodules
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ihelpers -c $< -o $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# platform programs are embedded into khelpd as skeletons (none has struct_ops maps)
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@
+
+$(OBJ)/%.o: loader/%.c $(wildcard loader/*.h) $(wildcard include/khelp/*.h) $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c)) | $(OBJ)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BIN)/khelpd: $(OBJ)/khelpd.o $(LOADER_OBJS) | $(BIN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+$(BIN)/khelpctl: $(OBJ)/khelpctl.o $(LOADER_OBJS) | $(BIN)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+# ---- unit tests (cmocka) ----
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) | $(OUTPUT)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -DKHELP_BUILD_DIR='"$(abspath $(OUTPUT))"' \
+		-DKHELP_SRC_DIR='"$(abspath .)"' $^ -o $@ $(USER_LDLIBS) -lcmocka
+
+deps: install-deps
+
+run: install-deps all
+	$(Q)bash scripts/run-example.sh
+
+unit: all $(UNIT_BINS)
+	$(Q)bash tests/run-unit.sh $(UNIT_BINS)
+
+e2e: all
+	$(Q)bash tests/run-e2e.sh
+
+test: install-deps all $(UNIT_BINS)
+	$(Q)bash tests/run-all.sh $(UNIT_BINS)
+
+# ---- fuzzing (libFuzzer), bounded ----
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
+	$(shell pkg-config --cflags libbpf json-c 2>/dev/null)
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(LOADER_COMMON) | $(OUTPUT)
+	@mkdir -p $(dir $@)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+
+fuzz: install-deps $(FUZZ_TARGETS)
+	$(Q)bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+bench: install-deps all
+	$(Q)bash bench/run.sh
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT) vmlinux.h

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one header a khelp module author includes.
+ *
+ *   #define KHELP_PARAMS(P)  P(limit, KHELP_PARAM_UINT, 10, 1, 100)
+ *   #include <khelp/khelp.bpf.h>
+ *
+ *   struct mydata { __u64 pkts; };
+ *   KHELP_DATA(my_mod, struct mydata);          // own per-connection data
+ *
+ *   static __always_inline void my_out(struct khelp_ctx *ctx, struct mydata *d)
+ *   { d->pkts++; }
+ *
+ *   #define KHELP_HOOKS(H)   H(tcp_est_out, my_out)
+ *   KHELP_DEPENDS("h_ertt");                      // optional, any number
+ *   KHELP_MODULE(my_mod, "1.0", KHELP_CLASS_TCP, KHELP_F_NEEDS_DATA, struct mydata);
+ *
+ * A hook function is `void fn(struct khelp_ctx *ctx, T *data)`; data is the
+ * module's own per-connection data (never NULL for a NEEDS_DATA module: the
+ * hook is skipped on connections that have none, as FreeBSD skips helpers
+ * without an OSD block), or NULL for modules without data. Read a
+ * dependency's data with KHELP_DATA(dep, type) + khelp_data_of(dep, sk).
+ * Read a parameter with khelp_param(ctx, name); KHELP_PARAMS(P), a list of
+ * P(name, type, default, min, max), must be defined before the #include.
+ *
+ * KHELP_MODULE generates the metadata sections and, for TCP helpers, the
+ * sockops entry program that sets exactly the callback flags the module's
+ * hooks need and calls the hooks. Congestion control modules use
+ * KHELP_CC_MODULE instead and define their struct_ops map themselves.
+ */
+#ifndef KHELP_BPF_H
+#define KHELP_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include <khelp/abi.h>
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#define __khelp_used __attribute__((used))
+
+/* Hook contexts: which connection, which point, the module's config. */
+struct khelp_ctx {
+	struct bpf_sock_ops *skops;		/* the sockops context of the callback */
+	const struct khelp_cgrp_cfg *cfg;	/* this container's config of the module */
+	__u32 hook;				/* enum khelp_hook_id */
+};
+
+/* ---- per-connection data ------------------------------------------------ */
+
+#define KHELP__DATA_T(mod)	struct khelp_data_##mod
+
+/*
+ * Declare the per-connection data map of module `mod` with data type `type`.
+ * Used by the module itself and by every module that depends on it; khelpd
+ * makes all of them share one map (reused by name), one copy per connection.
+ */
+#define KHELP_DATA(mod, dtype)							\
+	KHELP__DATA_T(mod) { struct khelp_conn_hdr kh; dtype d; };		\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_SK_STORAGE);				\
+		__uint(map_flags, BPF_F_NO_PREALLOC);				\
+		__type(key, int);						\
+		__type(value, KHELP__DATA_T(mod));				\
+	} khelp_data_##mod SEC(".maps")
+
+/* The data of module `mod` for socket `sk` (any socket pointer), or NULL. */
+#define khelp_data_of(mod, sk)							\
+	({									\
+		KHELP__DATA_T(mod) *__v = bpf_sk_storage_get(&khelp_data_##mod, \
+							      (void *)(sk), 0, 0); \
+		__v ? &__v->d : (void *)0;					\
+	})
+
+/* ---- parameters ----------------------------------------------------------- */
+
+#define KHELP__PARAM_IDX(pname, ptype, pdef, pmin, pmax)	khelp_param_idx_##pname,
+#define KHELP__PARAM_DEF(pname, ptype, pdef, pmin, pmax)	(pdef),
+#define KHELP__PARAM_DESC(pname, ptype, pdef, pmin, pmax)			\
+	{ .name = #pname, .type = (ptype), .index = khelp_param_idx_##pname,	\
+	  .def = (pdef), .min = (pmin), .max = (pmax) },
+
+#ifndef KHELP_PARAMS
+#define KHELP_PARAMS(P)
+#endif
+
+enum { KHELP_PARAMS(KHELP__PARAM_IDX) khelp__nparams };
+_Static_assert(khelp__nparams <= KHELP_MAX_PARAMS, "too many parameters (KHELP_MAX_PARAMS)");
+
+/* Declared defaults, used until khelpd has configured the container. */
+static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(KHELP__PARAM_DEF) 0 };
+
+/* Value of parameter `pname` in this connection's container. */
+#define khelp_param(ctx, pname)							\
+	((ctx)->cfg && (ctx)->cfg->ready ? (ctx)->cfg->params[khelp_param_idx_##pname] \
+					 : khelp__param_defaults[khelp_param_idx_##pname])
+
+/* ---- dependencies ---------------------------------------------------------- */
+
+/* KHELP_DEPENDS("a", "b", ...): this module needs modules a and b. */
+#define KHELP_DEPENDS(...)							\
+	static const struct khelp_dep_desc khelp__deps[]			\
+		SEC(KHELP_SEC_DEPS) __khelp_used = { __VA_ARGS__ }
+
+/* ---- hook points -------------------------------------------------------------- */
+
+/* Does sockops callback `op` belong to hook point `point`? */
+#define khelp__is_tcp_est_in(op, s)	((op) == BPF_SOCK_OPS_PARSE_HDR_OPT_CB)
+/* HDR_OPT_LEN_CB also runs without a packet (MSS computation): skip those. */
+#define khelp__is_tcp_est_out(op, s)	((op) == BPF_SOCK_OPS_HDR_OPT_LEN_CB && (s)->skb_tcp_flags)
+#define khelp__is_tcp_rtt(op, s)	((op) == BPF_SOCK_OPS_RTT_CB)
+#define khelp__is_tcp_state(op, s)	((op) == BPF_SOCK_OPS_STATE_CB)
+#define khelp__is_tcp_retrans(op, s)	((op) == BPF_SOCK_OPS_RETRANS_CB)
+#define khelp__is_tcp_rto(op, s)	((op) == BPF_SOCK_OPS_RTO_CB)
+#define khelp__is_tcp_connect(op, s)	((op) == BPF_SOCK_OPS_TCP_CONNECT_CB)
+#define khelp__is_tcp_accept(op, s)	((op) == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+#define khelp__is_tcp_listen(op, s)	((op) == BPF_SOCK_OPS_TCP_LISTEN_CB)
+#define khelp__is_tcp_established(op, s) ((op) == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB || \
+					  (op) == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+
+#define khelp__id_tcp_est_in		KHELP_HOOK_TCP_EST_IN
+#define khelp__id_tcp_est_out		KHELP_HOOK_TCP_EST_OUT
+#define khelp__id_tcp_rtt		KHELP_HOOK_TCP_RTT
+#define khelp__id_tcp_state		KHELP_HOOK_TCP_STATE
+#define khelp__id_tcp_retrans		KHELP_HOOK_TCP_RETRANS
+#define khelp__id_tcp_rto		KHELP_HOOK_TCP_RTO
+#define khelp__id_tcp_connect		KHELP_HOOK_TCP_CONNECT
+#define khelp__id_tcp_accept		KHELP_HOOK_TCP_ACCEPT
+#define khelp__id_tcp_listen		KHELP_HOOK_TCP_LISTEN
+#define khelp__id_tcp_established	KHELP_HOOK_TCP_ESTABLISHED
+
+/* Callback flag a hook point needs on the socket (0: always delivered). */
+#define khelp__flag_tcp_est_in		BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG
+#define khelp__flag_tcp_est_out		BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG
+#define khelp__flag_tcp_rtt		BPF_SOCK_OPS_RTT_CB_FLAG
+#define khelp__flag_tcp_state		BPF_SOCK_OPS_STATE_CB_FLAG
+#define khelp__flag_tcp_retrans		BPF_SOCK_OPS_RETRANS_CB_FLAG
+#define khelp__flag_tcp_rto		BPF_SOCK_OPS_RTO_CB_FLAG
+#define khelp__flag_tcp_connect		0
+#define khelp__flag_tcp_accept		0
+#define khelp__flag_tcp_listen		0
+#define khelp__flag_tcp_established	0
+
+#define KHELP__HOOK_BIT(point, fn)	| KHELP_HOOK_BIT(khelp__id_##point)
+#define KHELP__HOOK_FLAG(point, fn)	| khelp__flag_##point
+#define KHELP__HOOK_CALL(point, fn)						\
+	if (khelp__is_##point(op, skops)) {					\
+		ctx.hook = khelp__id_##point;					\
+		fn(&ctx, data);							\
+	}
+
+#define KHELP__DESC(mname, mversion, mclasses, mflags, mhooks, dsize, dtype)	\
+	static const struct khelp_module_desc khelp__module			\
+		SEC(KHELP_SEC_MODULE) __khelp_used = {				\
+		.magic = KHELP_META_MAGIC,					\
+		.abi_version = KHELP_ABI_VERSION,				\
+		.name = #mname,							\
+		.version = mversion,						\
+		.classes = (mclasses),						\
+		.flags = (mflags),						\
+		.hooks = (mhooks),						\
+		.data_size = (dsize),						\
+		.nparams = khelp__nparams,					\
+		.data_type = dtype,						\
+	};									\
+	_Static_assert(sizeof(#mname) <= KHELP_NAME_MAX, "module name longer than 15 chars"); \
+	static const struct khelp_param_desc khelp__params[khelp__nparams + 1] \
+		SEC(KHELP_SEC_PARAMS) __khelp_used = { KHELP_PARAMS(KHELP__PARAM_DESC) }; \
+	char LICENSE[] SEC("license") = "Dual BSD/GPL"
+
+/* Per-container config, written by khelpd for each container's cgroup. */
+#define KHELP__CGRP_MAP								\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);			\
+		__type(key, struct bpf_cgroup_storage_key);			\
+		__type(value, struct khelp_cgrp_cfg);				\
+	} khelp_cgrp SEC(".maps")
+
+/* Data plumbing of the entry program, with and without per-connection data. */
+#define KHELP__ENTRY_DATA_1(mod, dtype)						\
+	KHELP__DATA_T(mod) *__v;						\
+	dtype *data;								\
+	if (start) {								\
+		if (ctx.cfg->draining)						\
+			return 1;						\
+		__v = bpf_sk_storage_get(&khelp_data_##mod, sk, 0,		\
+					 BPF_SK_STORAGE_GET_F_CREATE);		\
+		if (__v && !__v->kh.created_ns) {				\
+			__v->kh.container_id = ctx.cfg->container_id;		\
+			__v->kh.created_ns = bpf_ktime_get_ns();		\
+		}								\
+	} else {								\
+		__v = bpf_sk_storage_get(&khelp_data_##mod, sk, 0, 0);		\
+	}									\
+	if (!__v)								\
+		return 1;							\
+	data = &__v->d;
+#define KHELP__ENTRY_DATA_0(mod, dtype)						\
+	void *data = (void *)0;							\
+	if (start && ctx.cfg->draining)						\
+		return 1;
+
+#define KHELP__ENTRY_DATA(needs, mod, dtype)	KHELP__ENTRY_DATA_##needs(mod, dtype)
+
+/*
+ * KHELP_MODULE(name, version, classes, flags, data_type)
+ *   flags is 0 or KHELP_F_NEEDS_DATA (a literal: it selects the entry code);
+ *   data_type is the per-connection data type (declared with KHELP_DATA),
+ *   or `void` without data.
+ * The module defines KHELP_HOOKS(H) before this line.
+ */
+#define KHELP_MODULE(mname, mversion, mclasses, mflags, dtype)		\
+	KHELP__MODULE_X(mname, mversion, mclasses, mflags, dtype)
+#define KHELP__NEEDS_0	0
+#define KHELP__NEEDS_KHELP_F_NEEDS_DATA 1
+#define KHELP__NEEDS(f)	KHELP__NEEDS_##f
+#define KHELP__CAT(a, b)	a##b
+#define KHELP__XCAT(a, b)	KHELP__CAT(a, b)
+#define KHELP__MODULE_X(mname, mversion, mclasses, mflags, dtype)		\
+	KHELP__MODULE_N(mname, mversion, mclasses, mflags, dtype, KHELP__NEEDS(mflags))
+#define KHELP__MODULE_N(mname, mversion, mclasses, mflags, dtype, needs)	\
+	KHELP__MODULE_I(mname, mversion, mclasses, mflags, dtype, needs)
+/* flags, data size and data type name of the descriptor, by `needs` */
+#define KHELP__FLAGS_1			KHELP_F_NEEDS_DATA
+#define KHELP__FLAGS_0			0
+#define KHELP__DSIZE_1(dtype)		sizeof(dtype)
+#define KHELP__DSIZE_0(dtype)		0
+#define KHELP__DTYPE_1(dtype)		#dtype
+#define KHELP__DTYPE_0(dtype)		""
+#define KHELP__MODULE_I(mname, mversion, mclasses, mflags, dtype, needs)	\
+	KHELP__DESC(mname, mversion, mclasses, KHELP__FLAGS_##needs,		\
+		    0 KHELP_HOOKS(KHELP__HOOK_BIT),				\
+		    KHELP__DSIZE_##needs(dtype), KHELP__DTYPE_##needs(dtype));	\
+	KHELP__CGRP_MAP;							\
+	/* Callback flags this module's hooks need on a socket. */		\
+	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
+	SEC("sockops")								\
+	int khelp_sockops(struct bpf_sock_ops *skops)				\
+	{									\
+		struct khelp_ctx ctx = { .skops = skops };			\
+		__u32 op = skops->op;						\
+		int start = op == BPF_SOCK_OPS_TCP_CONNECT_CB ||		\
+			    op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ||		\
+			    op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB;		\
+									\
+		ctx.cfg = bpf_get_local_storage(&khelp_cgrp, 0);		\
+		if (ctx.cfg->netns_cookie &&					\
+		    bpf_get_netns_cookie(skops) != ctx.cfg->netns_cookie)	\
+			return 1;						\
+		struct bpf_sock *sk = skops->sk;				\
+		if (!sk)							\
+			return 1;						\
+		KHELP__ENTRY_DATA(needs, mname, dtype)				\
+		if (khelp__cb_flags && op != BPF_SOCK_OPS_TCP_CONNECT_CB && start) \
+			bpf_sock_ops_cb_flags_set(skops,			\
+				skops->bpf_sock_ops_cb_flags | khelp__cb_flags); \
+		KHELP_HOOKS(KHELP__HOOK_CALL)					\
+		return 1;							\
+	}
+
+/*
+ * KHELP_CC_MODULE(name, version, flags, data_type): a congestion control
+ * module. It defines its own SEC(".struct_ops.link") tcp_congestion_ops map;
+ * name must equal the ops' .name.
+ */
+#define KHELP_CC_MODULE(mname, mversion, mflags, dtype)				\
+	KHELP__CC_N(mname, mversion, mflags, dtype, KHELP__NEEDS(mflags))
+#define KHELP__CC_N(mname, mversion, mflags, dtype, needs)			\
+	KHELP__CC_I(mname, mversion, mflags, dtype, needs)
+#define KHELP__CC_I(mname, mversion, mflags, dtype, needs)			\
+	KHELP__DESC(mname, mversion, KHELP_CLASS_CC, KHELP__FLAGS_##needs,	\
+		    KHELP_HOOK_BIT(KHELP_HOOK_CC), KHELP__DSIZE_##needs(dtype),	\
+		    KHELP__DTYPE_##needs(dtype))
+
+#endif /* KHELP_BPF_H */

@@ -24,7 +24,9 @@ OBJ := $(OUTPUT)/obj
 INCLUDES := -I. -Iinclude -I$(OUTPUT)
 BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_x86 -mcpu=v3 -Wall -Werror \
 	$(INCLUDES) -idirafter /usr/include -idirafter /usr/include/x86_64-linux-gnu
-USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
+# -Wno-format-truncation: paths are built into PATH_MAX buffers; a truncated one fails
+# at open()/stat() with a clear error, which is the check that matters.
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
 	$(shell pkg-config --cflags libbpf json-c 2>/dev/null) $(EXTRA_CFLAGS)
 USER_LDLIBS := $(shell pkg-config --libs libbpf json-c 2>/dev/null) -lelf -lz -linih
 
@@ -39,7 +41,7 @@ PLATFORM_BPF := $(addprefix $(OUTPUT)/bpf/,$(patsubst bpf/%.bpf.c,%.bpf.o,$(wild
 LOADER_COMMON := $(filter-out loader/khelpd.c loader/khelpctl.c,$(wildcard loader/*.c))
 LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/%.o,$(LOADER_COMMON))
 
-all: $(BIN)/khelpd $(BIN)/khelpctl $(MODULES) $(TESTMODULES) $(PLATFORM_BPF)
+all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(MODULES) $(TESTMODULES) $(PLATFORM_BPF)
 
 install-deps:
 	$(Q)bash scripts/install-deps.sh
@@ -82,9 +84,15 @@ $(BIN)/khelpd: $(OBJ)/khelpd.o $(LOADER_OBJS) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
-$(BIN)/khelpctl: $(OBJ)/khelpctl.o $(LOADER_OBJS) | $(BIN)
+# the CLI only speaks the control protocol
+$(BIN)/khelpctl: $(OBJ)/khelpctl.o $(OBJ)/ctl.o | $(BIN)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(shell pkg-config --libs json-c)
+
+# test and benchmark traffic endpoint
+$(BIN)/khtcp: tests/tools/khtcp.c | $(BIN)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< -o $@
 
 # ---- unit tests (cmocka) ----
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -20,6 +20,7 @@ declare -A need=(
 	[libjson-c-dev]=/usr/include/json-c/json.h
 	[iproute2]=/usr/sbin/ip
 	[iperf3]=/usr/bin/iperf3
+	[jq]=/usr/bin/jq
 	[pkg-config]=/usr/bin/pkg-config
 	[make]=/usr/bin/make
 	[gcc]=/usr/bin/gcc

@@ -28,11 +28,11 @@
 #define KHELP_PARAM_NAME_MAX	32	/* parameter name incl. NUL */
 #define KHELP_TYPE_NAME_MAX	32	/* per-connection data type name incl. NUL */
 #define KHELP_MAX_PARAMS	16	/* parameters one module may declare */
+#define KHELP_DATA_MAX		4080	/* largest per-connection data (+ header: one page) */
 
 /* Names of the maps a module object shares with khelpd and other modules. */
 #define KHELP_DATA_MAP_PREFIX	"khelp_data_"	/* + module name: per-connection data (sk_storage) */
 #define KHELP_CGRP_MAP_NAME	"khelp_cgrp"	/* per-container config (cgroup storage) */
-#define KHELP_SOCKOPS_PROG	"khelp_sockops"	/* the module's sockops entry program */
 
 /* Hook points. The bit of a hook point in khelp_module_desc.hooks is 1 << id. */
 enum khelp_hook_id {

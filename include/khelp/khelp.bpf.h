@@ -24,7 +24,7 @@
  * P(name, type, default, min, max), must be defined before the #include.
  *
  * KHELP_MODULE generates the metadata sections and, for TCP helpers, the
- * sockops entry program that sets exactly the callback flags the module's
+ * sockops entry program (named after the module) that sets exactly the callback flags the module's
  * hooks need and calls the hooks. Congestion control modules use
  * KHELP_CC_MODULE instead and define their struct_ops map themselves.
  */
@@ -238,8 +238,9 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	KHELP__CGRP_MAP;							\
 	/* Callback flags this module's hooks need on a socket. */		\
 	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
+	/* named after the module: bpftool prog/cgroup/link show it by name */	\
 	SEC("sockops")								\
-	int khelp_sockops(struct bpf_sock_ops *skops)				\
+	int mname(struct bpf_sock_ops *skops)					\
 	{									\
 		struct khelp_ctx ctx = { .skops = skops };			\
 		__u32 op = skops->op;						\
@@ -275,5 +276,56 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	KHELP__DESC(mname, mversion, KHELP_CLASS_CC, KHELP__FLAGS_##needs,	\
 		    KHELP_HOOK_BIT(KHELP_HOOK_CC), KHELP__DSIZE_##needs(dtype),	\
 		    KHELP__DTYPE_##needs(dtype))
+
+
+/* ---- congestion control modules: per-container parameters ------------------ */
+#ifdef KHELP_CC
+/*
+ * A CC module defines KHELP_CC before the #include. khelpd writes one entry
+ * per container that uses the module into khelp_ccfg (key: the container's
+ * cgroup id). A connection's container is the nearest ancestor cgroup of the
+ * socket's cgroup that has an entry; look it up once (in .init) and keep the
+ * values in icsk_ca_priv: never per ACK.
+ */
+#define KHELP_CC_MAX_CONTAINERS	4096
+#define KHELP_CGROUP_MAX_DEPTH	16	/* ancestors searched for a container */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KHELP_CC_MAX_CONTAINERS);
+	__type(key, __u64);
+	__type(value, struct khelp_cgrp_cfg);
+} khelp_ccfg SEC(".maps");
+
+/* The container config of socket sk for this CC, or NULL (use defaults). */
+static __always_inline const struct khelp_cgrp_cfg *khelp_cc_cfg(struct sock *sk)
+{
+	struct cgroup *cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	int level, i;
+
+	if (!cg)
+		return (void *)0;
+	level = BPF_CORE_READ(cg, level);
+	for (i = 0; i < KHELP_CGROUP_MAX_DEPTH; i++) {
+		struct khelp_cgrp_cfg *cfg;
+		struct cgroup *anc;
+		__u64 id;
+
+		if (level - i < 0)
+			break;
+		anc = BPF_CORE_READ(cg, ancestors[level - i]);
+		id = BPF_CORE_READ(anc, kn, id);
+		cfg = bpf_map_lookup_elem(&khelp_ccfg, &id);
+		if (cfg && cfg->ready)
+			return cfg;
+	}
+	return (void *)0;
+}
+
+/* Value of parameter pname from cfg (from khelp_cc_cfg), or its declared default. */
+#define khelp_cc_param(cfg, pname)						\
+	((cfg) ? (cfg)->params[khelp_param_idx_##pname]				\
+	       : khelp__param_defaults[khelp_param_idx_##pname])
+#endif /* KHELP_CC */
 
 #endif /* KHELP_BPF_H */

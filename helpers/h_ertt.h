@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * h_ertt: Enhanced RTT (FreeBSD h_ertt(4)) per-connection data.
+ *
+ * The header consumer modules include after <khelp/khelp.bpf.h>:
+ *
+ *   #include "h_ertt.h"
+ *   KHELP_DEPENDS("h_ertt");
+ *   KHELP_DATA(h_ertt, struct ertt);
+ *   ...
+ *   struct ertt *e = khelp_data_of(h_ertt, sk);
+ *   if (e && (e->flags & ERTT_NEW_MEASUREMENT)) {
+ *           ... use e->markedpkt_rtt_us, e->bytes_tx_in_marked_rtt ...
+ *           e->flags &= ~ERTT_NEW_MEASUREMENT;     // the consumer clears it
+ *   }
+ *
+ * Units: every time is in MICROSECONDS; 0 means "no value yet". Byte
+ * counters are TCP payload bytes; marked_snd_cwnd is in packets (Linux
+ * snd_cwnd; FreeBSD keeps bytes: multiply by the MSS).
+ * Only fixed-width types and fixed arrays: the layout is shared by every
+ * module that reads the data and by khelpd, which prints every scalar
+ * member of struct ertt by name (`khelpctl conns`).
+ */
+#ifndef KHELP_H_ERTT_H
+#define KHELP_H_ERTT_H
+
+/* struct ertt.flags */
+#define ERTT_NEW_MEASUREMENT		0x1	/* a marked measurement completed; consumers clear it */
+#define ERTT_MEASUREMENT_IN_PROGRESS	0x2	/* a marked packet is in flight */
+#define ERTT_TSO_DISABLED		0x4	/* where FreeBSD would turn TSO off for the next marked packet */
+
+/* struct ertt_txseg.flags */
+#define ERTT_TXSI_TSO			0x1	/* GSO super-packet (FreeBSD TXSI_TSO) */
+#define ERTT_TXSI_RTT_MEASURE_START	0x2	/* the marked packet of this RTT */
+#define ERTT_TXSI_TS			0x4	/* tx_tsval/tx_tsecr hold the TCP timestamp option sent */
+#define ERTT_TXSI_RETRANS		0x8	/* a retransmission (seq from RETRANS_CB) */
+
+/* Ring of transmitted segments waiting for their ACK (FreeBSD txsegi_q). */
+#define ERTT_TXQ_SIZE			64	/* a power of two */
+#define ERTT_TXQ_MASK			(ERTT_TXQ_SIZE - 1)
+
+/* One transmitted segment (FreeBSD struct txseginfo). */
+struct ertt_txseg {
+	__u32 seq;		/* first sequence number */
+	__u32 len;		/* sequence space covered (payload, +1 with FIN) */
+	__u32 tx_us;		/* departure time, low 32 bits of CLOCK_MONOTONIC in us */
+	__u32 tx_tsval;		/* TSval sent (raw, incl. the connection's offset) */
+	__u32 tx_tsecr;		/* TSecr sent: the peer's TSval we echoed (FreeBSD rx_ts) */
+	__u32 flags;		/* ERTT_TXSI_* */
+};
+
+/* Bookkeeping of the ring; not user data (khelpd prints scalars of struct ertt only). */
+struct ertt_txq {
+	__u32 head;		/* index of the oldest record */
+	__u32 len;		/* records in use */
+	__u32 last_ack;		/* highest cumulative ACK processed */
+	__u32 sack_high;	/* highest SACKed sequence seen */
+	__u32 valid;		/* last_ack/sack_high are initialised */
+	__u32 gso_seen;		/* the connection sends GSO super-packets */
+	struct ertt_txseg seg[ERTT_TXQ_SIZE];
+};
+
+struct ertt {
+	/* per-ACK RTT samples (FreeBSD rtt, minrtt, maxrtt) */
+	__u32 rtt_us;			/* latest RTT sample */
+	__u32 srtt_us;			/* EWMA of the samples, gain 1/8 (display only) */
+	__u32 minrtt_us;		/* smallest sample */
+	__u32 maxrtt_us;		/* largest sample */
+	/* the marked measurement: one marked packet per RTT */
+	__u32 markedpkt_rtt_us;		/* RTT of the last marked packet */
+	__u32 marked_snd_cwnd;		/* snd_cwnd (packets) when it completed */
+	__u64 bytes_tx_in_rtt;		/* bytes sent since the current marked packet */
+	__u64 bytes_tx_in_marked_rtt;	/* bytes sent during the last marked RTT */
+	__u64 measurements;		/* marked measurements completed */
+	__u64 samples;			/* RTT samples taken */
+	__u32 dlyack_rx;		/* delayed-ACK guess, 0..5 (0: receiver ACKs every segment) */
+	__u32 timestamp_errors;		/* inconsistent TCP timestamps seen; >= 10: ignored */
+	__u32 flags;			/* ERTT_* */
+	__u32 queue_overflows;		/* segments not recorded because the ring was full */
+	__u64 acks_hdr;			/* ACKs processed from tcp_est_in (PARSE_HDR_OPT_CB) */
+	__u64 acks_rtt_cb;		/* ACKs processed from tcp_rtt (RTT_CB) */
+	struct ertt_txq txq;
+};
+
+#endif /* KHELP_H_ERTT_H */

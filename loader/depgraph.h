@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Dependency resolution: which modules, in which order. */
+#ifndef KHELP_DEPGRAPH_H
+#define KHELP_DEPGRAPH_H
+
+#include <stddef.h>
+
+#define DEPGRAPH_MAX	256	/* modules one resolution may involve */
+
+struct dep_node {
+	const char *name;
+	const char *const *deps;
+	size_t ndeps;
+};
+
+/*
+ * Resolve the closure of the requested modules over the known nodes.
+ * out receives names (pointers into nodes) with every dependency before its
+ * dependents; independent modules in name order, so the result depends only
+ * on the inputs. Returns the count, or -ENOENT (a dependency is unknown),
+ * -ELOOP (a cycle), -E2BIG; err names the chain, e.g.
+ * "kh_vegas -> h_ertt: h_ertt is not loaded" or "a -> b -> a: dependency cycle".
+ */
+int depgraph__resolve(const struct dep_node *nodes, size_t nnodes, const char *const *req,
+		      size_t nreq, const char **out, size_t outmax, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * khelpctl: the CLI of khelpd. Every command asks khelpd over the control
+ * socket and prints its answer as plain text or, with -j, as JSON. A failure
+ * prints one "Error: ..." line on stderr ({"error": ...} with -j) and exits 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "ctl.h"
+
+#define DEFAULT_SOCKET	"/run/khelp/khelpd.sock"
+
+static int json_mode;
+static const char *sock_path = DEFAULT_SOCKET;
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int die(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (json_mode) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "error", json_object_new_string(msg));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		fprintf(stderr, "Error: %s\n", msg);
+	}
+	return 1;
+}
+
+/* Send a request; on success *data is the "ok" payload (owned by *resp). */
+static int call(json_object *req, json_object **resp, json_object **data)
+{
+	char err[1024];
+	json_object *e;
+
+	*resp = ctl__call(sock_path, req, err, sizeof(err));
+	json_object_put(req);
+	if (!*resp)
+		return die("%s", err);
+	if (json_object_object_get_ex(*resp, "error", &e)) {
+		int r = die("%s", json_object_get_string(e));
+
+		json_object_put(*resp);
+		return r;
+	}
+	if (!json_object_object_get_ex(*resp, "ok", data)) {
+		json_object_put(*resp);
+		return die("khelpd sent an answer without a result");
+	}
+	return 0;
+}
+
+static json_object *request(const char *cmd)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "cmd", json_object_new_string(cmd));
+	return o;
+}
+
+static const char *str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static void join(json_object *arr, char *out, size_t size)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; arr && i < json_object_array_length(arr) && off < size; i++)
+		off += snprintf(out + off, size - off, "%s%s", i ? "," : "",
+				json_object_get_string(json_object_array_get_idx(arr, i)));
+	if (!out[0])
+		snprintf(out, size, "-");
+}
+
+static int print_json(json_object *data)
+{
+	printf("%s\n", json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	return 0;
+}
+
+/* ---- commands ---- */
+
+static int do_status(int argc, char **argv)
+{
+	json_object *resp, *d;
+
+	(void)argv;
+	if (argc)
+		return die("status takes no arguments");
+	if (call(request("status"), &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+	} else {
+		json_object *p = get(d, "paths");
+
+		printf("khelpd %s running (pid %s, up %ss)\n", str(d, "version"), str(d, "pid"), str(d, "uptime_s"));
+		printf("modules:    %s loaded, %s rejected\n", str(d, "modules"), str(d, "rejected"));
+		printf("containers: %s (%s active)\n", str(d, "containers"), str(d, "containers_active"));
+		printf("config:     %s\n", str(p, "config"));
+		printf("modules in: %s\npolicies:   %s\nbpffs:      %s\nsocket:     %s\n", str(p, "modules"),
+		       str(p, "policies"), str(p, "bpffs"), str(p, "socket"));
+		printf("bpf_stats:  %s\n", json_object_get_boolean(get(d, "bpf_stats")) ? "on" : "off");
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int do_modules(int argc, char **argv)
+{
+	json_object *resp, *d;
+
+	(void)argv;
+	if (argc)
+		return die("modules takes no arguments");
+	if (call(request("modules"), &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+		json_object_put(resp);
+		return 0;
+	}
+	printf("%-15s %-9s %-9s %4s  %-34s %s\n", "NAME", "VERSION", "STATE", "REFS", "HOOKS", "DEPS");
+	for (size_t i = 0; i < json_object_array_length(d); i++) {
+		json_object *m = json_object_array_get_idx(d, i);
+		char hooks[256], deps[256], holders[1024];
+		const char *name = str(m, "name"), *reason = str(m, "reason");
+
+		join(get(m, "hooks"), hooks, sizeof(hooks));
+		join(get(m, "deps"), deps, sizeof(deps));
+		join(get(m, "holders"), holders, sizeof(holders));
+		printf("%-15s %-9s %-9s %4s  %-34s %s\n", name ? name : "?", str(m, "version") ? str(m, "version") : "-",
+		       str(m, "state"), str(m, "refcount") ? str(m, "refcount") : "-", hooks, deps);
+		printf("    file: %s", str(m, "file"));
+		if (get(m, "holders") && json_object_array_length(get(m, "holders")))
+			printf("  held by: %s", holders);
+		if (get(m, "run_cnt"))
+			printf("  runs: %s (%s ns)", str(m, "run_cnt"), str(m, "run_time_ns"));
+		printf("\n");
+		if (reason)
+			printf("    %s\n", reason);
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int do_containers(int argc, char **argv)
+{
+	json_object *resp, *d;
+
+	(void)argv;
+	if (argc)
+		return die("containers takes no arguments");
+	if (call(request("containers"), &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+		json_object_put(resp);
+		return 0;
+	}
+	printf("%-16s %-18s %-12s %-40s %s\n", "NAME", "STATE", "CONGESTION", "CGROUP", "MODULES");
+	for (size_t i = 0; i < json_object_array_length(d); i++) {
+		json_object *c = json_object_array_get_idx(d, i);
+		char mods[512];
+		const char *cc = str(c, "congestion"), *cg = str(c, "cgroup"), *err = str(c, "error");
+
+		join(get(c, "modules"), mods, sizeof(mods));
+		printf("%-16s %-18s %-12s %-40s %s\n", str(c, "name"), str(c, "state"), cc ? cc : "-", cg ? cg : "-", mods);
+		if (err)
+			printf("    %s\n", err);
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int do_conns(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "container", required_argument, NULL, 'c' },
+		{ "module", required_argument, NULL, 'm' },
+		{}
+	};
+	json_object *req = request("conns"), *resp, *d;
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc + 1, argv - 1, "+c:m:", opts, NULL)) != -1) {
+		if (opt == 'c')
+			json_object_object_add(req, "container", json_object_new_string(optarg));
+		else if (opt == 'm')
+			json_object_object_add(req, "module", json_object_new_string(optarg));
+		else {
+			json_object_put(req);
+			return die("usage: khelpctl conns [--container C] [--module M]");
+		}
+	}
+	if (optind < argc + 1) {
+		json_object_put(req);
+		return die("conns: unexpected argument '%s'", argv[optind - 1]);
+	}
+	if (call(req, &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+		json_object_put(resp);
+		return 0;
+	}
+	printf("%-28s %-28s %-12s %s\n", "LOCAL", "REMOTE", "STATE", "CONTAINER");
+	for (size_t i = 0; i < json_object_array_length(d); i++) {
+		json_object *c = json_object_array_get_idx(d, i), *mods = get(c, "modules");
+		const char *ct = str(c, "container");
+
+		printf("%-28s %-28s %-12s %s\n", str(c, "local"), str(c, "remote"), str(c, "state"), ct ? ct : "-");
+		json_object_object_foreach(mods, name, data) {
+			printf("    %-15s", name);
+			json_object_object_foreach(data, k, v)
+				printf(" %s=%s", k, json_object_get_string(v));
+			printf("\n");
+		}
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int do_load(int argc, char **argv)
+{
+	json_object *req, *resp, *d;
+	char abs[PATH_MAX];
+
+	if (argc != 1)
+		return die("usage: khelpctl load FILE.bpf.o");
+	if (!realpath(argv[0], abs))
+		return die("%s: %s", argv[0], strerror(errno));
+	req = request("load");
+	json_object_object_add(req, "path", json_object_new_string(abs));
+	if (call(req, &resp, &d))
+		return 1;
+	if (json_mode)
+		print_json(d);
+	else if (json_object_is_type(d, json_type_object))
+		printf("loaded %s %s (%s)\n", str(d, "name"), str(d, "version"), str(d, "state"));
+	else
+		printf("%s\n", json_object_get_string(d));
+	json_object_put(resp);
+	return 0;
+}
+
+static int module_present(const char *name)
+{
+	json_object *resp, *d;
+	int found = 0;
+
+	if (call(request("modules"), &resp, &d))
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(d); i++) {
+		const char *n = str(json_object_array_get_idx(d, i), "name");
+
+		found |= n && !strcmp(n, name);
+	}
+	json_object_put(resp);
+	return found;
+}
+
+static int do_unload(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "drain", no_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 't' },
+		{}
+	};
+	json_object *req, *resp, *d;
+	const char *name = NULL;
+	int opt, drain = 0, draining;
+	double timeout = 0;
+
+	optind = 0;
+	while ((opt = getopt_long(argc + 1, argv - 1, "dt:", opts, NULL)) != -1) {
+		if (opt == 'd')
+			drain = 1;
+		else if (opt == 't') {
+			char *end;
+
+			timeout = strtod(optarg, &end);
+			if (*end || timeout <= 0)
+				return die("--timeout takes seconds > 0, not '%s'", optarg);
+		} else
+			return die("usage: khelpctl unload NAME [--drain [--timeout SECONDS]]");
+	}
+	if (optind != argc)
+		return die("usage: khelpctl unload NAME [--drain [--timeout SECONDS]]");
+	name = argv[optind - 1];
+	req = request("unload");
+	json_object_object_add(req, "name", json_object_new_string(name));
+	json_object_object_add(req, "drain", json_object_new_boolean(drain));
+	if (call(req, &resp, &d))
+		return 1;
+	draining = !strcmp(json_object_get_string(d), "draining");
+	json_object_put(resp);
+	if (draining) {
+		/* wait for the last holder to go */
+		struct timespec start, now, nap = { 0, 200 * 1000000 };
+		int present;
+
+		if (!json_mode)
+			printf("draining %s: waiting for its last connection\n", name);
+		fflush(stdout);
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		while ((present = module_present(name)) == 1) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (timeout && now.tv_sec - start.tv_sec + (now.tv_nsec - start.tv_nsec) / 1e9 > timeout)
+				return die("module %s still draining after %.0f s (it unloads when its last connection closes)",
+					   name, timeout);
+			nanosleep(&nap, NULL);
+		}
+		if (present < 0)
+			return 1;
+	}
+	if (json_mode)
+		printf("{\"unloaded\":\"%s\"}\n", name);
+	else
+		printf("unloaded %s\n", name);
+	return 0;
+}
+
+static int do_policy(int argc, char **argv)
+{
+	json_object *req, *resp, *d;
+	char abs[PATH_MAX];
+
+	if (argc != 2 || strcmp(argv[0], "check"))
+		return die("usage: khelpctl policy check FILE");
+	if (!realpath(argv[1], abs))
+		return die("%s: %s", argv[1], strerror(errno));
+	req = request("policy-check");
+	json_object_object_add(req, "path", json_object_new_string(abs));
+	if (call(req, &resp, &d))
+		return 1;
+	if (json_mode)
+		printf("{\"valid\":true,\"file\":\"%s\"}\n", argv[1]);
+	else
+		printf("%s: valid\n", argv[1]);
+	json_object_put(resp);
+	return 0;
+}
+
+static int do_param(int argc, char **argv)
+{
+	json_object *req, *resp, *d;
+	int set;
+
+	if (argc < 1 || (strcmp(argv[0], "get") && strcmp(argv[0], "set")))
+		return die("usage: khelpctl param get CONTAINER MODULE [KEY] | param set CONTAINER MODULE KEY VALUE");
+	set = !strcmp(argv[0], "set");
+	if ((!set && (argc < 3 || argc > 4)) || (set && argc != 5))
+		return die("usage: khelpctl param get CONTAINER MODULE [KEY] | param set CONTAINER MODULE KEY VALUE");
+	req = request(set ? "param-set" : "param-get");
+	json_object_object_add(req, "container", json_object_new_string(argv[1]));
+	json_object_object_add(req, "module", json_object_new_string(argv[2]));
+	if (argc > 3)
+		json_object_object_add(req, "key", json_object_new_string(argv[3]));
+	if (set)
+		json_object_object_add(req, "value", json_object_new_string(argv[4]));
+	if (call(req, &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+	} else {
+		json_object_object_foreach(d, k, v)
+			printf("%s.%s = %s\n", argv[2], k, json_object_get_string(v));
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int do_help(int argc, char **argv);
+
+static const struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} cmds[] = {
+	{ "status", do_status, "status                         is khelpd running, with what" },
+	{ "modules", do_modules, "modules                        modules, hooks, deps, refcount and holders" },
+	{ "containers", do_containers, "containers                     containers, their cgroup and modules" },
+	{ "conns", do_conns, "conns [--container C] [--module M]  live connections and their per-connection data" },
+	{ "load", do_load, "load FILE.bpf.o                load a module (copied into the module directory)" },
+	{ "unload", do_unload, "unload NAME [--drain [--timeout S]]  unload; EBUSY while held unless --drain" },
+	{ "policy", do_policy, "policy check FILE              validate a policy file without applying it" },
+	{ "param", do_param, "param get|set CONTAINER MODULE [KEY [VALUE]]  module parameters of a container" },
+	{ "help", do_help, "help                           this text" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: khelpctl [-j|--json] [--socket PATH] COMMAND [ARGS]\n\nCommands (any unique prefix):\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %s\n", cmds[i].help);
+	fprintf(f, "\nThe socket is %s unless --socket or KHELP_SOCKET says otherwise.\n", DEFAULT_SOCKET);
+}
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const struct cmd *match = NULL;
+	int opt, nmatch = 0;
+	size_t len;
+
+	if (getenv("KHELP_SOCKET") && getenv("KHELP_SOCKET")[0])
+		sock_path = getenv("KHELP_SOCKET");
+	while ((opt = getopt_long(argc, argv, "+js:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json_mode = 1; break;
+		case 's': sock_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return die("no command given");
+	}
+	len = strlen(argv[optind]);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!strcmp(cmds[i].name, argv[optind])) {
+			match = &cmds[i];
+			nmatch = 1;
+			break;
+		}
+		if (!strncmp(cmds[i].name, argv[optind], len)) {
+			match = &cmds[i];
+			nmatch++;
+		}
+	}
+	if (nmatch != 1)
+		return die("%s command '%s' (see khelpctl help)", nmatch ? "ambiguous" : "unknown", argv[optind]);
+	return match->fn(argc - optind - 1, argv + optind + 1);
+}

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * khelpd: loads khelp modules from a directory, attaches them to containers
+ * as their policy files say, serves khelpctl on a unix socket. One thread,
+ * one epoll loop: signals, inotify on the two directories, the control
+ * socket and a 1 s tick (cgroups that appear, drains that finish).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ctl.h"
+#include "daemon.h"
+#include "log.h"
+
+#define CTL_TIMEOUT_S	5	/* a client must send its request within this */
+
+enum { EV_SIGNAL, EV_INOTIFY, EV_LISTEN, EV_TICK };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: khelpd [--config FILE] [--foreground] [-v]\n"
+		"  -c, --config FILE   khelpd.conf ([paths] modules, policies, bpffs, socket)\n"
+		"  -f, --foreground    stay in the foreground (the default; for systemd)\n"
+		"  -v, --verbose       more log output (repeat for libbpf debug)\n"
+		"  -h, --help          this text\n");
+}
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (!path || strlen(path) >= sizeof(sun.sun_path))
+		return;
+	strcpy(sun.sun_path, path);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+}
+
+static int listen__open(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[PATH_MAX], *slash;
+	int fd, probe;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		pr_warn("socket path too long: %s\n", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sun.sun_path, path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		pins__mkdir(dir);
+	}
+	/* a live khelpd answers on it: refuse to take its socket away */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && !connect(probe, (struct sockaddr *)&sun, sizeof(sun))) {
+		close(probe);
+		pr_warn("another khelpd is serving %s\n", path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(path, 0660) || listen(fd, 16)) {
+		pr_warn("cannot listen on %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	return fd;
+}
+
+static void client__serve(struct daemon *d, int lfd)
+{
+	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	json_object *req, *resp;
+	const char *out;
+	size_t n;
+	char *buf;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    (cred.uid != 0 && !(d->cfg.has_group && cred.gid == d->cfg.group))) {
+		resp = json_object_new_object();
+		json_object_object_add(resp, "error", json_object_new_string("permission denied: khelpd serves root only"));
+		json_object_object_add(resp, "errno", json_object_new_int(EPERM));
+		goto send;
+	}
+	buf = ctl__read_all(fd, CTL_MAX_MSG, &n);
+	req = buf ? json_tokener_parse(buf) : NULL;
+	if (buf && !req)
+		pr_info("control: a request that is not JSON (%zu bytes)\n", n);
+	free(buf);
+	resp = server__handle(d, req);
+	json_object_put(req);
+send:
+	out = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN);
+	ctl__write_all(fd, out, strlen(out));
+	ctl__write_all(fd, "\n", 1);
+	json_object_put(resp);
+	close(fd);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a > b && !strcmp(s + a - b, suffix);
+}
+
+static void inotify__handle(struct daemon *d, int ifd, int wmod, int wpol)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char err[KHELP_REASON_MAX * 2];
+	ssize_t len;
+
+	while ((len = read(ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			const struct inotify_event *ev = (const void *)p;
+			int gone = ev->mask & (IN_DELETE | IN_MOVED_FROM);
+
+			p += sizeof(*ev) + ev->len;
+			if (!ev->len || ev->name[0] == '.')
+				continue;
+			if (ev->wd == wmod && ends_with(ev->name, ".bpf.o")) {
+				if (gone)
+					registry__file_removed(d, ev->name);
+				else
+					registry__file_changed(d, ev->name, err, sizeof(err));
+			} else if (ev->wd == wpol && ends_with(ev->name, ".conf")) {
+				char path[PATH_MAX], name[POLICY_NAME_MAX];
+
+				if (policy__name_from_path(ev->name, name, sizeof(name)))
+					continue;
+				if (snprintf(path, sizeof(path), "%s/%s", d->cfg.policies, ev->name) >=
+				    (int)sizeof(path))
+					continue;
+				if (gone)
+					container__policy_removed(d, name);
+				else
+					container__policy_changed(d, path, err, sizeof(err));
+			}
+		}
+	}
+}
+
+/* Pins that no module or container of ours explains are left from an earlier run: remove them. */
+static void pins__reconcile(struct daemon *d)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *dir;
+
+	pins__path(path, sizeof(path), d->cfg.bpffs, "modules", NULL, NULL);
+	if ((dir = opendir(path))) {
+		while ((e = readdir(dir)))
+			if (e->d_name[0] != '.' && !registry__find(d, e->d_name)) {
+				char sub[PATH_MAX];
+
+				pins__path(sub, sizeof(sub), d->cfg.bpffs, "modules", e->d_name, NULL);
+				pr_info("removing stale pins %s\n", sub);
+				pins__remove_tree(sub);
+			}
+		closedir(dir);
+	}
+	pins__path(path, sizeof(path), d->cfg.bpffs, "containers", NULL, NULL);
+	if ((dir = opendir(path))) {
+		while ((e = readdir(dir))) {
+			struct container *c = container__find(d, e->d_name);
+			char sub[PATH_MAX];
+			struct dirent *l;
+			DIR *cd;
+
+			if (e->d_name[0] == '.')
+				continue;
+			pins__path(sub, sizeof(sub), d->cfg.bpffs, "containers", e->d_name, NULL);
+			if (!c || c->state != CT_ACTIVE) {
+				pr_info("removing stale pins %s\n", sub);
+				pins__remove_tree(sub);
+				continue;
+			}
+			if (!(cd = opendir(sub)))
+				continue;
+			while ((l = readdir(cd))) {
+				struct module *m = registry__find(d, l->d_name);
+
+				if (l->d_name[0] != '.' && (!m || !container__uses(c, m))) {
+					char pin[PATH_MAX];
+
+					pins__path(pin, sizeof(pin), d->cfg.bpffs, "containers", e->d_name, l->d_name);
+					unlink(pin);
+				}
+			}
+			closedir(cd);
+		}
+		closedir(dir);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct daemon d = { .stats_fd = -1 };
+	const char *config = NULL;
+	char err[1024];
+	int opt, verbose = 0, efd, sfd, ifd, lfd, tfd, wmod, wpol, running = 1;
+	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	sigset_t mask;
+
+	while ((opt = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'f': break;
+		case 'v': verbose++; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "khelpd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log__set_level(verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log__route_libbpf();
+	if (config__load(&d.cfg, config, err, sizeof(err))) {
+		pr_warn("config: %s\n", err);
+		return 1;
+	}
+	if (pins__ensure_bpffs(d.cfg.bpffs, err, sizeof(err))) {
+		pr_warn("%s\n", err);
+		return 1;
+	}
+	if (pins__mkdir(d.cfg.modules) || pins__mkdir(d.cfg.policies)) {
+		pr_warn("cannot create %s or %s: %s\n", d.cfg.modules, d.cfg.policies, strerror(errno));
+		return 1;
+	}
+	if (d.cfg.stats) {
+		d.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (d.stats_fd < 0)
+			pr_warn("cannot enable bpf_stats: %s\n", strerror(errno));
+	}
+	d.started_ns = mono_ns();
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	wmod = inotify_add_watch(ifd, d.cfg.modules, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
+	wpol = inotify_add_watch(ifd, d.cfg.policies, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
+	if (sfd < 0 || ifd < 0 || wmod < 0 || wpol < 0) {
+		pr_warn("cannot watch %s and %s: %s\n", d.cfg.modules, d.cfg.policies, strerror(errno));
+		return 1;
+	}
+	lfd = listen__open(d.cfg.socket);
+	if (lfd < 0)
+		return 1;
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	timerfd_settime(tfd, 0, &tick, NULL);
+
+	pr_info("khelpd %s: modules %s, policies %s, bpffs %s, socket %s\n", KHELP_VERSION, d.cfg.modules,
+		d.cfg.policies, d.cfg.bpffs, d.cfg.socket);
+	registry__scan(&d);
+	container__reapply_all(&d);
+	pins__reconcile(&d);
+
+	efd = epoll_create1(EPOLL_CLOEXEC);
+	{
+		struct { int fd; int tag; } srcs[] = { { sfd, EV_SIGNAL }, { ifd, EV_INOTIFY },
+						      { lfd, EV_LISTEN }, { tfd, EV_TICK } };
+
+		for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = srcs[i].tag };
+
+			epoll_ctl(efd, EPOLL_CTL_ADD, srcs[i].fd, &ev);
+		}
+	}
+	sd_notify_ready();
+	pr_info("ready\n");
+
+	while (running) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(efd, evs, 8, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case EV_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						pr_info("SIGHUP: rescanning modules and policies\n");
+						registry__scan(&d);
+						container__reapply_all(&d);
+					} else {
+						running = 0;
+					}
+				}
+				break;
+			}
+			case EV_INOTIFY:
+				inotify__handle(&d, ifd, wmod, wpol);
+				break;
+			case EV_LISTEN:
+				client__serve(&d, lfd);
+				break;
+			case EV_TICK: {
+				__u64 exp;
+
+				if (read(tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+					pr_debug("timerfd: %s\n", strerror(errno));
+				container__poll_waiting(&d);
+				registry__reap(&d);
+				break;
+			}
+			}
+		}
+	}
+	/* pins are the durable state: hooks keep running; a new khelpd adopts them */
+	pr_info("exiting; attachments stay pinned under %s\n", d.cfg.bpffs);
+	unlink(d.cfg.socket);
+	container__free_all(&d);
+	registry__free_all(&d);
+	if (d.stats_fd >= 0)
+		close(d.stats_fd);
+	return 0;
+}

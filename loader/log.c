@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The one logging module: pr_warn/pr_info/pr_debug; -v raises the level. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+
+static enum log_level cur_level = LOG_LVL_INFO;
+static char *cap_buf;
+static size_t cap_size, cap_len;
+
+void log__set_level(enum log_level lvl) { cur_level = lvl; }
+enum log_level log__level(void) { return cur_level; }
+
+static void log__vprint(enum log_level lvl, const char *fmt, va_list ap)
+{
+	static const char *const tags[] = { "warn", "info", "debug" };
+
+	if (lvl > cur_level)
+		return;
+	fprintf(stderr, "khelp: %s: ", tags[lvl]);
+	vfprintf(stderr, fmt, ap);
+}
+
+void log__print(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log__vprint(lvl, fmt, ap);
+	va_end(ap);
+}
+
+void log__capture(char *buf, size_t size)
+{
+	cap_buf = buf;
+	cap_size = size;
+	cap_len = 0;
+	if (buf && size)
+		buf[0] = '\0';
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+
+	if (cap_buf && cap_len + 1 < cap_size) {
+		va_list cp;
+		int n;
+
+		va_copy(cp, ap);
+		n = vsnprintf(cap_buf + cap_len, cap_size - cap_len, fmt, cp);
+		va_end(cp);
+		if (n > 0)
+			cap_len += (size_t)n < cap_size - cap_len ? (size_t)n : cap_size - cap_len - 1;
+	}
+	log__vprint(lvl, fmt, ap);
+	return 0;
+}
+
+void log__route_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The bpffs tree: modules/<m>/..., containers/<c>/<m>, offload/<ifname>/. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <linux/magic.h>
+#include "daemon.h"
+
+int pins__mkdir(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int pins__path(char *out, size_t size, const char *root, const char *a, const char *b, const char *c)
+{
+	int n = snprintf(out, size, "%s/%s%s%s%s%s", root, a, b ? "/" : "", b ? b : "", c ? "/" : "",
+			 c ? c : "");
+
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* The bpffs root must be on a BPF file system; mount one at /sys/fs/bpf if nothing is there. */
+int pins__ensure_bpffs(const char *root, char *err, size_t errlen)
+{
+	struct statfs st;
+	char parent[PATH_MAX];
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", root);
+	/* walk up to the nearest existing directory */
+	while (statfs(parent, &st)) {
+		slash = strrchr(parent, '/');
+		if (!slash || slash == parent)
+			break;
+		*slash = '\0';
+	}
+	if (statfs(parent, &st) || st.f_type != BPF_FS_MAGIC) {
+		if (!strncmp(root, "/sys/fs/bpf", 11) && !statfs("/sys/fs/bpf", &st) &&
+		    st.f_type != BPF_FS_MAGIC && !mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			/* mounted the standard bpffs */
+		} else if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC ||
+			   strncmp(root, "/sys/fs/bpf", 11)) {
+			snprintf(err, errlen, "%s is not on a BPF file system (mount -t bpf bpf /sys/fs/bpf)", root);
+			return -ENOTDIR;
+		}
+	}
+	if (pins__mkdir(root)) {
+		snprintf(err, errlen, "cannot create %s: %s", root, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb; (void)type; (void)ftw;
+	return remove(path) && errno != ENOENT ? -1 : 0;
+}
+
+int pins__remove_tree(const char *path)
+{
+	if (access(path, F_OK))
+		return 0;
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
+}
+
+/* Pin fd at path, replacing whatever was pinned there. */
+int pins__replace_fd(int fd, const char *path)
+{
+	char dir[PATH_MAX], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		pins__mkdir(dir);
+	}
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return bpf_obj_pin(fd, path) ? -errno : 0;
+}

@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* khelpd's side of the control protocol: one handler per command, JSON out. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "daemon.h"
+#include "log.h"
+
+struct reply {
+	json_object *ok;
+	char err[KHELP_REASON_MAX * 2];
+	int errnum;
+};
+
+static const char *arg_str(json_object *req, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int arg_bool(json_object *req, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(req, key, &v) && json_object_get_boolean(v);
+}
+
+static int fail(struct reply *r, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct reply *r, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	r->errnum = errnum < 0 ? -errnum : errnum;
+	return -1;
+}
+
+static json_object *strs(const char *const *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmd_status(struct daemon *d, json_object *req, struct reply *r)
+{
+	json_object *o = json_object_new_object(), *paths = json_object_new_object();
+	int mods = 0, rejected = 0, cts = 0, active = 0;
+
+	(void)req;
+	for (struct module *m = d->modules; m; m = m->next)
+		m->state == MOD_REJECTED ? rejected++ : mods++;
+	for (struct container *c = d->containers; c; c = c->next, cts++)
+		active += c->state == CT_ACTIVE;
+	json_object_object_add(o, "version", json_object_new_string(KHELP_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "uptime_s", json_object_new_int64((mono_ns() - d->started_ns) / 1000000000LL));
+	json_object_object_add(o, "modules", json_object_new_int(mods));
+	json_object_object_add(o, "rejected", json_object_new_int(rejected));
+	json_object_object_add(o, "containers", json_object_new_int(cts));
+	json_object_object_add(o, "containers_active", json_object_new_int(active));
+	json_object_object_add(o, "bpf_stats", json_object_new_boolean(d->stats_fd >= 0));
+	json_object_object_add(paths, "config", json_object_new_string(d->cfg.path[0] ? d->cfg.path : "(built-in)"));
+	json_object_object_add(paths, "modules", json_object_new_string(d->cfg.modules));
+	json_object_object_add(paths, "policies", json_object_new_string(d->cfg.policies));
+	json_object_object_add(paths, "bpffs", json_object_new_string(d->cfg.bpffs));
+	json_object_object_add(paths, "socket", json_object_new_string(d->cfg.socket));
+	json_object_object_add(paths, "cgroup_root", json_object_new_string(d->cfg.cgroup_root));
+	json_object_object_add(o, "paths", paths);
+	r->ok = o;
+	return 0;
+}
+
+static json_object *module__json(struct daemon *d, struct module *m)
+{
+	json_object *o = json_object_new_object();
+	const struct khelp_module_desc *desc = &m->meta.desc;
+
+	json_object_object_add(o, "name", m->meta_ok ? json_object_new_string(desc->name) : NULL);
+	json_object_object_add(o, "file", json_object_new_string(m->file));
+	json_object_object_add(o, "state", json_object_new_string(module__state_name(m->state)));
+	json_object_object_add(o, "reason", m->reason[0] ? json_object_new_string(m->reason) : NULL);
+	if (!m->meta_ok)
+		return o;
+	{
+		const char *classes[2], *hooks[KHELP_HOOK__MAX], *deps[KHELP_MAX_DEPS];
+		size_t nc = 0, nh = 0;
+		json_object *params = json_object_new_array(), *holders = json_object_new_array();
+
+		if (desc->classes & KHELP_CLASS_TCP)
+			classes[nc++] = "tcp";
+		if (desc->classes & KHELP_CLASS_CC)
+			classes[nc++] = "cc";
+		for (unsigned int i = 0; i < KHELP_HOOK__MAX; i++)
+			if (desc->hooks & KHELP_HOOK_BIT(i))
+				hooks[nh++] = meta__hook_name(i);
+		for (unsigned int i = 0; i < m->meta.ndeps; i++)
+			deps[i] = m->meta.deps[i].name;
+		json_object_object_add(o, "version", json_object_new_string(desc->version));
+		json_object_object_add(o, "classes", strs(classes, nc));
+		json_object_object_add(o, "hooks", strs(hooks, nh));
+		json_object_object_add(o, "deps", strs(deps, m->meta.ndeps));
+		json_object_object_add(o, "data_type", desc->data_type[0] ? json_object_new_string(desc->data_type) : NULL);
+		json_object_object_add(o, "data_size", json_object_new_int(desc->data_size));
+		for (unsigned int i = 0; i < desc->nparams; i++) {
+			const struct khelp_param_desc *p = &m->meta.params[i];
+			json_object *po = json_object_new_object();
+
+			json_object_object_add(po, "name", json_object_new_string(p->name));
+			json_object_object_add(po, "type", json_object_new_string(meta__param_type_name(p->type)));
+			json_object_object_add(po, "default", json_object_new_int64(p->def));
+			json_object_object_add(po, "min", json_object_new_int64(p->min));
+			json_object_object_add(po, "max", json_object_new_int64(p->max));
+			json_object_array_add(params, po);
+		}
+		json_object_object_add(o, "params", params);
+		if (m->state == MOD_ACTIVE || m->state == MOD_DRAINING) {
+			json_object_object_add(o, "refcount", json_object_new_int(registry__holders(d, m, holders)));
+			json_object_object_add(o, "holders", holders);
+		} else {
+			json_object_object_add(o, "refcount", json_object_new_int(0));
+			json_object_object_add(o, "holders", holders);
+		}
+		if (m->prog_fd >= 0) {
+			struct bpf_prog_info info = {};
+			__u32 len = sizeof(info);
+
+			if (!bpf_prog_get_info_by_fd(m->prog_fd, &info, &len)) {
+				json_object_object_add(o, "prog_id", json_object_new_int(info.id));
+				json_object_object_add(o, "run_cnt", json_object_new_uint64(info.run_cnt));
+				json_object_object_add(o, "run_time_ns", json_object_new_uint64(info.run_time_ns));
+			}
+		}
+	}
+	return o;
+}
+
+static int cmd_modules(struct daemon *d, json_object *req, struct reply *r)
+{
+	json_object *a = json_object_new_array();
+	struct module *sorted[1024];
+	size_t n = 0;
+
+	(void)req;
+	for (struct module *m = d->modules; m && n < 1024; m = m->next)
+		sorted[n++] = m;
+	/* by file name: stable output */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp(sorted[j - 1]->file, sorted[j]->file) > 0; j--) {
+			struct module *t = sorted[j];
+
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, module__json(d, sorted[i]));
+	r->ok = a;
+	return 0;
+}
+
+static const char *ct_state(enum container_state s)
+{
+	return s == CT_ACTIVE ? "active" : s == CT_WAITING ? "waiting-for-cgroup" : "invalid";
+}
+
+static int cmd_containers(struct daemon *d, json_object *req, struct reply *r)
+{
+	json_object *a = json_object_new_array();
+
+	(void)req;
+	for (struct container *c = d->containers; c; c = c->next) {
+		json_object *o = json_object_new_object(), *mods = json_object_new_array();
+
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "state", json_object_new_string(ct_state(c->state)));
+		json_object_object_add(o, "policy", c->pol.path[0] ? json_object_new_string(c->pol.path) : NULL);
+		json_object_object_add(o, "cgroup", c->cgroup_path[0] ? json_object_new_string(c->cgroup_path)
+								      : c->pol.cgroup[0] ? json_object_new_string(c->pol.cgroup) : NULL);
+		json_object_object_add(o, "cgroup_id", json_object_new_uint64(c->cgroup_id));
+		json_object_object_add(o, "netns", c->pol.netns[0] ? json_object_new_string(c->pol.netns) : NULL);
+		json_object_object_add(o, "congestion", c->pol.congestion[0] ? json_object_new_string(c->pol.congestion) : NULL);
+		for (unsigned int i = 0; i < c->natt; i++)
+			json_object_array_add(mods, json_object_new_string(c->att[i].m->meta.desc.name));
+		json_object_object_add(o, "modules", mods);
+		json_object_object_add(o, "error", c->error[0] ? json_object_new_string(c->error) : NULL);
+		json_object_array_add(a, o);
+	}
+	r->ok = a;
+	return 0;
+}
+
+static int cmd_conns(struct daemon *d, json_object *req, struct reply *r)
+{
+	const char *ct = arg_str(req, "container"), *mod = arg_str(req, "module");
+	json_object *rows;
+
+	if (ct && !container__find(d, ct))
+		return fail(r, ENOENT, "no container %s (see khelpctl containers)", ct);
+	if (mod && !registry__find(d, mod))
+		return fail(r, ENOENT, "no module %s is loaded (see khelpctl modules)", mod);
+	rows = json_object_new_array();
+	conns__dump(d, ct, mod, rows);
+	r->ok = rows;
+	return 0;
+}
+
+/* Copy src into the module directory under its own name, atomically. */
+static int copy_into(struct daemon *d, const char *src, const char *base, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX], buf[65536];
+	int in, out, ret = 0;
+	ssize_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.khelpctl", d->cfg.modules, base);
+	snprintf(dst, sizeof(dst), "%s/%s", d->cfg.modules, base);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		snprintf(err, errlen, "%s: %s", src, strerror(errno));
+		return -errno;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -errno;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n) {
+			ret = -EIO;
+			break;
+		}
+	if (n < 0)
+		ret = -errno;
+	close(in);
+	if (close(out) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, dst))
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		snprintf(err, errlen, "cannot copy %s into %s: %s", src, d->cfg.modules, strerror(-ret));
+	}
+	return ret;
+}
+
+static int cmd_load(struct daemon *d, json_object *req, struct reply *r)
+{
+	const char *path = arg_str(req, "path");
+	char err[KHELP_REASON_MAX * 2], base[NAME_MAX + 1], prev[PATH_MAX], dst[PATH_MAX], pathcopy[PATH_MAX];
+	struct khelp_meta meta;
+	struct module *m;
+	int had_prev, ret;
+
+	if (!path)
+		return fail(r, EINVAL, "load needs a file");
+	snprintf(pathcopy, sizeof(pathcopy), "%s", path);
+	snprintf(base, sizeof(base), "%s", basename(pathcopy));
+	if (strlen(base) <= 6 || strcmp(base + strlen(base) - 6, ".bpf.o") || base[0] == '.')
+		return fail(r, EINVAL, "%s: a module file is named <name>.bpf.o", path);
+	/* reject what is not a module before it reaches the directory */
+	ret = meta__read_file(path, &meta, err, sizeof(err));
+	if (ret)
+		return fail(r, ret, "%s: %s", path, err);
+	snprintf(dst, sizeof(dst), "%s/%s", d->cfg.modules, base);
+	snprintf(prev, sizeof(prev), "%s/.%s.prev", d->cfg.modules, base);
+	unlink(prev);
+	had_prev = !link(dst, prev);
+	ret = copy_into(d, path, base, err, sizeof(err));
+	if (!ret)
+		ret = registry__file_changed(d, base, err, sizeof(err));
+	if (ret) {
+		/* the previous file (and version) stay */
+		if (had_prev)
+			rename(prev, dst);
+		else if (!access(dst, F_OK) && registry__find_file(d, base) &&
+			 registry__find_file(d, base)->state == MOD_REJECTED)
+			unlink(dst);
+		return fail(r, ret, "%s", err);
+	}
+	if (had_prev)
+		unlink(prev);
+	m = registry__find(d, meta.desc.name);
+	r->ok = m ? module__json(d, m) : json_object_new_string("waiting for dependencies");
+	return 0;
+}
+
+static int cmd_unload(struct daemon *d, json_object *req, struct reply *r)
+{
+	const char *name = arg_str(req, "name");
+	char err[KHELP_REASON_MAX * 2];
+	int ret;
+
+	if (!name)
+		return fail(r, EINVAL, "unload needs a module name");
+	ret = registry__unload(d, name, arg_bool(req, "drain"), err, sizeof(err));
+	if (ret == -EINPROGRESS) {
+		r->ok = json_object_new_string("draining");
+		return 0;
+	}
+	if (ret)
+		return fail(r, ret, "%s", err);
+	r->ok = json_object_new_string("unloaded");
+	return 0;
+}
+
+static int cmd_policy_check(struct daemon *d, json_object *req, struct reply *r)
+{
+	const char *path = arg_str(req, "path");
+	char err[KHELP_REASON_MAX * 2];
+	int ret;
+
+	if (!path)
+		return fail(r, EINVAL, "policy check needs a file");
+	ret = container__check(d, path, err, sizeof(err));
+	if (ret)
+		return fail(r, ret, "%s", err);
+	r->ok = json_object_new_string("valid");
+	return 0;
+}
+
+static int param_target(struct daemon *d, json_object *req, struct reply *r, struct container **c,
+			struct module **m)
+{
+	const char *ct = arg_str(req, "container"), *mod = arg_str(req, "module");
+
+	if (!ct || !mod)
+		return fail(r, EINVAL, "param needs CONTAINER MODULE");
+	*c = container__find(d, ct);
+	if (!*c || (*c)->state != CT_ACTIVE)
+		return fail(r, ENOENT, "no active container %s (see khelpctl containers)", ct);
+	*m = registry__find(d, mod);
+	if (!*m || !container__uses(*c, *m))
+		return fail(r, ENOENT, "container %s does not use module %s", ct, mod);
+	return 0;
+}
+
+static int cmd_param_get(struct daemon *d, json_object *req, struct reply *r)
+{
+	const char *key = arg_str(req, "key");
+	struct container *c;
+	struct module *m;
+	json_object *o;
+
+	if (param_target(d, req, r, &c, &m))
+		return -1;
+	if (key && !meta__param(&m->meta, key))
+		return fail(r, ENOENT, "module %s has no parameter '%s'", m->meta.desc.name, key);
+	o = json_object_new_object();
+	for (unsigned int i = 0; i < m->meta.desc.nparams; i++) {
+		const struct khelp_param_desc *p = &m->meta.params[i];
+		int k;
+
+		if (key && strcmp(key, p->name))
+			continue;
+		k = policy__find_param(&c->pol, m->meta.desc.name, p->name);
+		json_object_object_add(o, p->name, json_object_new_int64(k >= 0 ? c->pol.params[k].parsed : p->def));
+	}
+	r->ok = o;
+	return 0;
+}
+
+static int cmd_param_set(struct daemon *d, json_object *req, struct reply *r)
+{
+	const char *key = arg_str(req, "key"), *value = arg_str(req, "value");
+	char err[KHELP_REASON_MAX];
+	struct container *c;
+	struct module *m;
+	int ret;
+
+	if (param_target(d, req, r, &c, &m))
+		return -1;
+	if (!key || !value)
+		return fail(r, EINVAL, "param set needs CONTAINER MODULE KEY VALUE");
+	ret = container__set_param(d, c, m, key, value, err, sizeof(err));
+	if (ret)
+		return fail(r, ret, "%s", err);
+	return cmd_param_get(d, req, r);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct daemon *d, json_object *req, struct reply *r);
+} cmds[] = {
+	{ "status", cmd_status },
+	{ "modules", cmd_modules },
+	{ "containers", cmd_containers },
+	{ "conns", cmd_conns },
+	{ "load", cmd_load },
+	{ "unload", cmd_unload },
+	{ "policy-check", cmd_policy_check },
+	{ "param-get", cmd_param_get },
+	{ "param-set", cmd_param_set },
+};
+
+json_object *server__handle(struct daemon *d, json_object *req)
+{
+	struct reply r = {};
+	const char *cmd = req ? arg_str(req, "cmd") : NULL;
+	json_object *resp = json_object_new_object();
+
+	if (!cmd) {
+		fail(&r, EINVAL, "bad request: expected a JSON object with a \"cmd\" string");
+	} else {
+		size_t i;
+
+		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (!strcmp(cmds[i].name, cmd))
+				break;
+		if (i == sizeof(cmds) / sizeof(cmds[0]))
+			fail(&r, EINVAL, "unknown command '%.64s'", cmd);
+		else
+			cmds[i].fn(d, req, &r);
+	}
+	if (r.ok) {
+		json_object_object_add(resp, "ok", r.ok);
+	} else {
+		json_object_object_add(resp, "error", json_object_new_string(r.err));
+		json_object_object_add(resp, "errno", json_object_new_int(r.errnum));
+	}
+	return resp;
+}

@@ -506,11 +506,15 @@ static __always_inline void ertt_rtt(struct khelp_ctx *ctx, struct ertt *e)
 	a.mss = skops->mss_cache;
 	a.snd_cwnd = skops->snd_cwnd;
 	a.snd_nxt = skops->snd_nxt;
-	/* No header here: the kernel parsed this ACK's timestamps into rx_opt. */
+	/* No header here: the kernel parsed this ACK's timestamps into rx_opt,
+	 * with its tsoffset already taken off a non-zero TSecr
+	 * (tcp_fast_parse_options): add it back to compare with what we sent. */
 	tp = ertt__tcp_sock(skops);
 	if (tp && BPF_CORE_READ_BITFIELD(tp, rx_opt.saw_tstamp)) {
 		a.tsval = tp->rx_opt.rcv_tsval;
 		a.tsecr = tp->rx_opt.rcv_tsecr;
+		if (a.tsecr)
+			a.tsecr += tp->tsoffset;
 		a.has_ts = 1;
 	}
 	ertt__process_ack(&a);

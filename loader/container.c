@@ -451,8 +451,18 @@ int container__policy_changed(struct daemon *d, const char *path, char *err, siz
 		return -ENOMEM;
 	}
 	ret = policy__load_validated(d, path, p, err, errlen);
-	if (!ret)
+	if (!ret && c->state == CT_ACTIVE && !memcmp(&c->pol, p, sizeof(*p))) {
+		/* same policy: re-apply only to pick up modules that changed */
+		unsigned int before = c->natt;
+
 		ret = container__apply(d, c, p, err, errlen);
+		if (!ret && before == c->natt) {
+			free(p);
+			return 0;
+		}
+	} else if (!ret) {
+		ret = container__apply(d, c, p, err, errlen);
+	}
 	if (ret == -ENOENT && (fresh || c->state != CT_ACTIVE) && !strstr(err, "not loaded") &&
 	    strstr(err, "does not exist")) {
 		/* a new policy whose cgroup is not there yet: picked up when it appears */

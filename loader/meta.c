@@ -148,6 +148,11 @@ static int find_sections(Elf *elf, size_t filelen, struct sec_data *mod, struct 
 	if (ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_machine != EM_BPF)
 		return fail(err, errlen, -EINVAL, "not a BPF object (ELF machine %u, expected %u)",
 			    ehdr.e_machine, EM_BPF);
+	if (!ehdr.e_shoff || ehdr.e_shentsize != sizeof(Elf64_Shdr) || ehdr.e_shoff > filelen ||
+	    (filelen - ehdr.e_shoff) / sizeof(Elf64_Shdr) < ehdr.e_shnum)
+		return fail(err, errlen, -EINVAL,
+			    "truncated file: its section headers end past its %zu bytes (still being written?)",
+			    filelen);
 	if (elf_getshdrstrndx(elf, &shstrndx))
 		return fail(err, errlen, -EINVAL, "ELF section names unreadable (truncated file?): %s",
 			    elf_errmsg(-1));

@@ -152,7 +152,7 @@ static void verifier_reason(const char *log, char *out, size_t size)
 		return;
 	}
 	begin = end;
-	while (begin > log && lines < 3) {
+	while (begin > log && lines < 2) {
 		begin--;
 		if (*begin == '\n' && begin + 1 < end)
 			lines++;
@@ -546,6 +546,8 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 	cur = registry__find_file(d, file);
 	if (cur && cur->state != MOD_REJECTED && !memcmp(&cur->fid, &fid, sizeof(fid)))
 		return 0;	/* unchanged */
+	if (cur && cur->state == MOD_REJECTED)
+		cur = NULL;	/* a rejected entry is replaced by module__reject/rejected__forget */
 
 	ret = meta__read_file(path, &meta, why, sizeof(why));
 	if (!ret) {
@@ -561,7 +563,7 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 	}
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", file, why);
-		if (cur && cur->state != MOD_REJECTED) {
+		if (cur) {
 			/* keep the version in force; say why the new file was not taken */
 			snprintf(cur->reason, sizeof(cur->reason), "new file rejected, previous version kept: %s", why);
 			pr_warn("module file %s rejected, %s %s stays loaded: %s\n", file, cur->meta.desc.name,
@@ -572,7 +574,7 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 		return ret;
 	}
 
-	if (cur && cur->state != MOD_REJECTED && strcmp(cur->meta.desc.name, meta.desc.name)) {
+	if (cur && strcmp(cur->meta.desc.name, meta.desc.name)) {
 		snprintf(err, errlen, "%s: now declares module %s instead of %s; remove the file and drop the new one",
 			 file, meta.desc.name, cur->meta.desc.name);
 		snprintf(cur->reason, sizeof(cur->reason), "new file rejected, previous version kept: renamed module");

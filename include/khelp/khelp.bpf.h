@@ -19,7 +19,7 @@
  * module's own per-connection data (never NULL for a NEEDS_DATA module: the
  * hook is skipped on connections that have none, as FreeBSD skips helpers
  * without an OSD block), or NULL for modules without data. Read a
- * dependency's data with KHELP_DATA(dep, type) + khelp_data_of(dep, sk).
+ * dependency's data with KHELP_DATA(dep, type) + khelp_data_of(dep, ctx->sk).
  * Read a parameter with khelp_param(ctx, name); KHELP_PARAMS(P), a list of
  * P(name, type, default, min, max), must be defined before the #include.
  *
@@ -46,6 +46,9 @@
 /* Hook contexts: which connection, which point, the module's config. */
 struct khelp_ctx {
 	struct bpf_sock_ops *skops;		/* the sockops context of the callback */
+	struct bpf_sock *sk;			/* skops->sk, checked non-NULL: pass this to
+						 * khelp_data_of() (a re-read of skops->sk is
+						 * maybe-NULL to the verifier) */
 	const struct khelp_cgrp_cfg *cfg;	/* this container's config of the module */
 	__u32 hook;				/* enum khelp_hook_id */
 };
@@ -102,8 +105,9 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 /* ---- dependencies ---------------------------------------------------------- */
 
 /* KHELP_DEPENDS("a", "b", ...): this module needs modules a and b. */
+/* (laid out as struct khelp_dep_desc[]: a char[KHELP_NAME_MAX] each) */
 #define KHELP_DEPENDS(...)							\
-	static const struct khelp_dep_desc khelp__deps[]			\
+	static const char khelp__deps[][KHELP_NAME_MAX]				\
 		SEC(KHELP_SEC_DEPS) __khelp_used = { __VA_ARGS__ }
 
 /* ---- hook points -------------------------------------------------------------- */
@@ -255,6 +259,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		struct bpf_sock *sk = skops->sk;				\
 		if (!sk)							\
 			return 1;						\
+		ctx.sk = sk;							\
 		KHELP__ENTRY_DATA(needs, mname, dtype)				\
 		if (khelp__cb_flags && op != BPF_SOCK_OPS_TCP_CONNECT_CB && start) \
 			bpf_sock_ops_cb_flags_set(skops,			\

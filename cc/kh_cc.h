@@ -193,6 +193,14 @@ static __always_inline void khcc_newreno_increase(struct sock *sk, __u32 acked)
 	tcp_cong_avoid_ai(tp, tp->snd_cwnd, acked);
 }
 
+/* Signed division truncating toward zero (BPF before v4 has no sdiv). */
+static __always_inline __s64 khcc_sdiv(__s64 a, __u64 b)
+{
+	if (!b)
+		return 0;
+	return a < 0 ? -(__s64)((__u64)(-a) / b) : (__s64)((__u64)a / b);
+}
+
 /* A random number in FreeBSD random()'s range 0..2^31-1. */
 static __always_inline __u32 khcc_random(void)
 {

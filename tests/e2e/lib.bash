@@ -97,8 +97,9 @@ kh_client() {
 	if [ "$cg" = "-" ]; then
 		ip netns exec "$NS_A" "$KHTCP" send "$ADDR_B" "$@" >"$out" 2>&1 &
 	else
-		ip netns exec "$NS_A" bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ \
-			"$cg" "$KHTCP" send "$ADDR_B" "$@" >"$out" 2>&1 &
+		# join the cgroup first: `ip netns exec` remounts /sys and hides the cgroup mount
+		bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ \
+			"$cg" ip netns exec "$NS_A" "$KHTCP" send "$ADDR_B" "$@" >"$out" 2>&1 &
 	fi
 	PIDS+=("$!")
 	LAST_PID=$!

@@ -63,7 +63,7 @@ $(MODOUT)/%.bpf.o: cc/%.bpf.c $(BPF_HDRS) | $(MODOUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ihelpers -Icc -c $< -o $@
 
-$(OUTPUT)/testmodules/%.bpf.o: tests/modules/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/testmodules
+$(OUTPUT)/testmodules/%.bpf.o: tests/modules/%.bpf.c $(BPF_HDRS) $(wildcard tests/modules/*.bpf.c) | $(OUTPUT)/testmodules
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ihelpers -c $< -o $@
 

@@ -30,13 +30,6 @@
 #define NSEC_PER_USEC		1000ULL
 #define NSEC_PER_MSEC		1000000ULL
 
-/* How the marked measurement treats a record (FreeBSD marked_packet_rtt flags). */
-enum ertt_mark_how {
-	ERTT_MARK_MULTI_ACK	= 0x1,	/* the ACK covers more than the record: measure a later one */
-	ERTT_MARK_OLD_TXSI	= 0x2,	/* timestamps say the record is old: measure a later one */
-	ERTT_MARK_CORRECT_ACK	= 0x4,	/* the ACK lands in the record: measure it */
-};
-
 KHELP_DATA(h_ertt, struct ertt);
 
 /* Everything one ACK needs while the queue is walked (bpf_loop context). */
@@ -136,7 +129,7 @@ static __always_inline void ertt__sample(struct ertt *e, __u32 rtt)
 	e->samples++;
 }
 
-/* The measurement cannot use this record: carry it to a later one. */
+/* The measurement cannot use this record (FreeBSD MULTI_ACK, OLD_TXSI): carry it on. */
 static __always_inline void ertt__mark_skip(struct ertt_ack *a, const struct ertt_txseg *s)
 {
 	a->measurenext = 1;
@@ -145,7 +138,7 @@ static __always_inline void ertt__mark_skip(struct ertt_ack *a, const struct ert
 	a->rtt_bytes_adjust += s->len;
 }
 
-/* Complete the marked measurement with rtt and the bytes of this RTT. */
+/* Complete the marked measurement (FreeBSD CORRECT_ACK, FORCED_MEASUREMENT). */
 static __always_inline void ertt__mark_done(struct ertt_ack *a, __u32 rtt, __u64 bytes_add)
 {
 	struct ertt *e = a->e;

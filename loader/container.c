@@ -230,11 +230,13 @@ static int att__create(struct daemon *d, const struct container *c, const struct
 	return fd;
 }
 
+/* Stop using a module in a container: unpin runs its container destroy event too. */
 static void att__release(struct daemon *d, const struct container *c, const struct attachment *a, int unpin)
 {
 	char path[PATH_MAX];
 
 	if (unpin) {
+		module__event(a->m, KHELP_EV_CONTAINER_DESTROY, c);
 		att__pin_path(d, c, a->m, path, sizeof(path));
 		unlink(path);
 		if (a->m->ccfg_fd >= 0)
@@ -305,8 +307,17 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 			have |= next[i].m == m;
 		if (have)
 			continue;
+		/* per-container init in dependency order; a refusal aborts the apply */
+		ret = module__event(m, KHELP_EV_CONTAINER_INIT, &tmp);
+		if (ret) {
+			snprintf(err, errlen, "%s: module %s refused container %s (khelp_init returned %d)", np->path,
+				 m->meta.desc.name, tmp.name, ret);
+			ret = -ECANCELED;
+			break;
+		}
 		fd = att__create(d, &tmp, m, cgfd, err, errlen);
 		if (fd < -1) {
+			module__event(m, KHELP_EV_CONTAINER_DESTROY, &tmp);
 			ret = -EIO;
 			break;
 		}

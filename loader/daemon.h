@@ -69,6 +69,7 @@ struct module {
 	int cgrp_fd;			/* cgroup storage of per-container config, -1 without */
 	int data_fd;			/* per-connection data (sk_storage), -1 without */
 	int ccfg_fd;			/* CC per-container config (hash), -1 without */
+	int init_fd;			/* optional lifecycle program (khelp_init), -1 without */
 	struct bpf_link *ops_link;	/* CC: struct_ops registration */
 	struct khelp_iter *iter;	/* conns dumper over data_fd */
 	struct data_field fields[KHELP_MAX_FIELDS];
@@ -134,6 +135,8 @@ void registry__retry_waiting(struct daemon *d);
 void registry__reap(struct daemon *d);
 void registry__free_all(struct daemon *d);
 const char *module__state_name(enum module_state s);
+/* Run the module's lifecycle program for event (c NULL for module events): its return value. */
+int module__event(struct module *m, enum khelp_init_event event, const struct container *c);
 
 /* container.c */
 struct container *container__find(struct daemon *d, const char *name);

@@ -17,10 +17,13 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "daemon.h"
+#include "depgraph.h"
 #include "log.h"
 #include "khelp_iter.skel.h"
 
 #define VERIFIER_LOG_MAX	(256 << 10)
+
+static void waiting__explain(struct daemon *d);
 
 static long long now_ns(void)
 {
@@ -28,6 +31,24 @@ static long long now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int module__event(struct module *m, enum khelp_init_event event, const struct container *c)
+{
+	struct khelp_init_ctx ctx = { .event = event };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
+
+	if (m->init_fd < 0)
+		return 0;
+	if (c) {
+		ctx.container_id = c->cgroup_id;
+		snprintf(ctx.container, sizeof(ctx.container), "%s", c->name);
+	}
+	if (bpf_prog_test_run_opts(m->init_fd, &o)) {
+		pr_warn("module %s: cannot run khelp_init: %s\n", m->meta.desc.name, strerror(errno));
+		return -errno;
+	}
+	return (int)o.retval;
 }
 
 const char *module__state_name(enum module_state s)
@@ -75,7 +96,7 @@ static struct module *module__new(struct daemon *d, const char *file)
 	if (!m)
 		return NULL;
 	snprintf(m->file, sizeof(m->file), "%s", file);
-	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = -1;
+	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = -1;
 	m->next = d->modules;
 	d->modules = m;
 	return m;
@@ -108,7 +129,7 @@ static void module__close(struct daemon *d, struct module *m, int unpin)
 	if (m->obj)
 		bpf_object__close(m->obj);
 	m->obj = NULL;
-	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = -1;
+	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = -1;
 }
 
 static void module__free(struct daemon *d, struct module *m, int unpin)
@@ -421,8 +442,9 @@ static int module__load(struct daemon *d, struct module *m, const char *path, ch
 	bpf_object__for_each_program(prog, m->obj) {
 		enum bpf_prog_type t = bpf_program__type(prog);
 
-		if (t != BPF_PROG_TYPE_SOCK_OPS && t != BPF_PROG_TYPE_STRUCT_OPS) {
-			snprintf(err, errlen, "program %s has type %s; modules carry sockops and struct_ops programs only",
+		if (t != BPF_PROG_TYPE_SOCK_OPS && t != BPF_PROG_TYPE_STRUCT_OPS &&
+		    !(t == BPF_PROG_TYPE_SYSCALL && !strcmp(bpf_program__name(prog), KHELP_INIT_PROG))) {
+			snprintf(err, errlen, "program %s has type %s; modules carry sockops and struct_ops programs and a syscall program khelp_init only",
 				 bpf_program__name(prog), libbpf_bpf_prog_type_str(t));
 			ret = -EINVAL;
 			goto fail;
@@ -475,9 +497,16 @@ static int module__load(struct daemon *d, struct module *m, const char *path, ch
 		ret = -EINVAL;
 		goto fail;
 	}
+	if ((prog = bpf_object__find_program_by_name(m->obj, KHELP_INIT_PROG)))
+		m->init_fd = bpf_program__fd(prog);
 	ret = module__read_fields(m, err, errlen);
 	if (!ret)
 		ret = module__open_iter(m, err, errlen);
+	if (!ret && (ret = module__event(m, KHELP_EV_MODULE_INIT, NULL))) {
+		snprintf(err, errlen, "module %s refused to initialise (khelp_init returned %d: %s)",
+			 m->meta.desc.name, ret, strerror(ret < 0 ? -ret : ret));
+		ret = -ECANCELED;
+	}
 	if (!ret && (m->meta.desc.classes & KHELP_CLASS_CC))
 		ret = module__register_cc(d, m, err, errlen);
 	if (!ret)
@@ -590,7 +619,7 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 	if (!m)
 		return -ENOMEM;
 	snprintf(m->file, sizeof(m->file), "%s", file);
-	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = -1;
+	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = -1;
 	m->meta = meta;
 	m->meta_ok = 1;
 	m->fid = fid;
@@ -599,7 +628,8 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 		snprintf(m->reason, sizeof(m->reason), "waiting for dependency %s to load", missing);
 		m->next = d->modules;
 		d->modules = m;
-		pr_info("module %s waits for %s\n", meta.desc.name, missing);
+		waiting__explain(d);
+		pr_info("module %s waits: %s\n", meta.desc.name, m->reason);
 		if (cur)	/* a replacement with a missing dependency: keep the old one */
 			snprintf(cur->reason, sizeof(cur->reason), "new version waits for dependency %s", missing);
 		return 0;
@@ -623,6 +653,7 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 	if (cur) {
 		/* replace in place: containers move to the new programs, live data stays */
 		container__replace_module(d, cur, m);
+		module__event(cur, KHELP_EV_MODULE_DESTROY, NULL);
 		module__free(d, cur, 0);
 		pr_info("module %s replaced by version %s from %s\n", meta.desc.name, meta.desc.version, file);
 	} else {
@@ -631,6 +662,38 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 	registry__retry_waiting(d);
 	container__reapply_all(d);
 	return 0;
+}
+
+/* Why a waiting module waits: the dependency chain, or the cycle it is part of. */
+static void waiting__explain(struct daemon *d)
+{
+	struct dep_node nodes[DEPGRAPH_MAX];
+	const char *deps[DEPGRAPH_MAX][KHELP_MAX_DEPS], *out[DEPGRAPH_MAX];
+	size_t n = 0;
+
+	for (struct module *m = d->modules; m && n < DEPGRAPH_MAX; m = m->next) {
+		if (m->state == MOD_REJECTED || !m->meta_ok)
+			continue;
+		for (unsigned int i = 0; i < m->meta.ndeps; i++)
+			deps[n][i] = m->meta.deps[i].name;
+		nodes[n] = (struct dep_node){ .name = m->meta.desc.name, .deps = deps[n], .ndeps = m->meta.ndeps };
+		n++;
+	}
+	for (struct module *m = d->modules; m; m = m->next) {
+		const char *req[1] = { m->meta.desc.name };
+		char why[KHELP_REASON_MAX - 64];
+		int ret;
+
+		if (m->state != MOD_WAITING)
+			continue;
+		ret = depgraph__resolve(nodes, n, req, 1, out, DEPGRAPH_MAX, why, sizeof(why));
+		if (ret == -ELOOP) {
+			snprintf(m->reason, sizeof(m->reason), "refused: dependency cycle %s", why);
+			pr_warn("module %s refused: dependency cycle %s\n", m->meta.desc.name, why);
+		} else if (ret < 0) {
+			snprintf(m->reason, sizeof(m->reason), "waiting for a dependency: %s", why);
+		}
+	}
 }
 
 void registry__retry_waiting(struct daemon *d)
@@ -652,6 +715,7 @@ void registry__retry_waiting(struct daemon *d)
 			break;
 		}
 	}
+	waiting__explain(d);
 }
 
 int registry__holders(struct daemon *d, struct module *m, json_object *holders)
@@ -702,6 +766,7 @@ static void module__unload_now(struct daemon *d, struct module *m)
 	snprintf(hidden, sizeof(hidden), "%s/.%s.unloaded", d->cfg.modules, m->file);
 	if (!access(path, F_OK))
 		rename(path, hidden);
+	module__event(m, KHELP_EV_MODULE_DESTROY, NULL);
 	pr_info("module %s unloaded\n", m->meta.desc.name);
 	module__free(d, m, 1);
 }

@@ -111,6 +111,29 @@ struct khelp_cgrp_cfg {
 	__s64 params[KHELP_MAX_PARAMS];
 };
 
+/*
+ * Optional lifecycle program of a module (FreeBSD mod_init/mod_destroy, and
+ * per-vnet init): SEC("syscall") int khelp_init(struct khelp_init_ctx *ctx),
+ * run by khelpd with BPF_PROG_TEST_RUN. A non-zero return from MODULE_INIT
+ * aborts the module's load; from CONTAINER_INIT it aborts that policy apply.
+ * Destroy events are run in reverse dependency order; their return is ignored.
+ */
+#define KHELP_INIT_PROG		"khelp_init"
+
+enum khelp_init_event {
+	KHELP_EV_MODULE_INIT		= 1,	/* after load, before any attach */
+	KHELP_EV_MODULE_DESTROY		= 2,	/* before unload */
+	KHELP_EV_CONTAINER_INIT		= 3,	/* a container starts using the module */
+	KHELP_EV_CONTAINER_DESTROY	= 4,	/* a container stops using it */
+};
+
+struct khelp_init_ctx {
+	__u32 event;				/* enum khelp_init_event */
+	__u32 pad;
+	__u64 container_id;			/* cgroup id, 0 for module events */
+	char container[64];			/* container name, "" for module events */
+};
+
 /* Header that precedes every module's per-connection data in its sk_storage. */
 struct khelp_conn_hdr {
 	__u64 container_id;			/* cgroup id of the container the connection started in */

@@ -110,6 +110,20 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	static const char khelp__deps[][KHELP_NAME_MAX]				\
 		SEC(KHELP_SEC_DEPS) __khelp_used = { __VA_ARGS__ }
 
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+/*
+ * KHELP_INIT(fn): fn(const struct khelp_init_ctx *ctx) runs for module and
+ * container init/destroy events (see enum khelp_init_event); return 0, or a
+ * negative errno from an init event to refuse.
+ */
+#define KHELP_INIT(fn)								\
+	SEC("syscall")								\
+	int khelp_init(struct khelp_init_ctx *ctx)				\
+	{									\
+		return fn(ctx);							\
+	}
+
 /* ---- hook points -------------------------------------------------------------- */
 
 /* Does sockops callback `op` belong to hook point `point`? */
@@ -151,6 +165,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 
 #define KHELP__HOOK_BIT(point, fn)	| KHELP_HOOK_BIT(khelp__id_##point)
 #define KHELP__HOOK_FLAG(point, fn)	| khelp__flag_##point
+#define KHELP__HOOK_MATCH(point, fn)	|| khelp__is_##point(op, skops)
 #define KHELP__HOOK_CALL(point, fn)						\
 	if (khelp__is_##point(op, skops)) {					\
 		ctx.hook = khelp__id_##point;					\
@@ -172,6 +187,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		.data_type = dtype,						\
 	};									\
 	_Static_assert(sizeof(#mname) <= KHELP_NAME_MAX, "module name longer than 15 chars"); \
+	_Static_assert((dsize) <= KHELP_DATA_MAX, "per-connection data larger than KHELP_DATA_MAX"); \
 	static const struct khelp_param_desc khelp__params[khelp__nparams + 1] \
 		SEC(KHELP_SEC_PARAMS) __khelp_used = { KHELP_PARAMS(KHELP__PARAM_DESC) }; \
 	char LICENSE[] SEC("license") = "Dual BSD/GPL"
@@ -252,6 +268,10 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 			    op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ||		\
 			    op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB;		\
 									\
+		/* callbacks none of our hooks wants (e.g. HDR_OPT_LEN_CB	\
+		 * without a packet) cost a compare, not a lookup */		\
+		if (!start && !(0 KHELP_HOOKS(KHELP__HOOK_MATCH)))		\
+			return 1;						\
 		ctx.cfg = bpf_get_local_storage(&khelp_cgrp, 0);		\
 		if (ctx.cfg->netns_cookie &&					\
 		    bpf_get_netns_cookie(skops) != ctx.cfg->netns_cookie)	\

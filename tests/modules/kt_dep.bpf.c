@@ -3,7 +3,7 @@
  * as vegas reads h_ertt's: one shared map, one copy per connection. */
 #include <khelp/khelp.bpf.h>
 
-struct kt_conn { __u64 established; __u64 hooks_run; };
+struct kt_conn { __u64 established; __u64 hooks_run; __u64 weight; __u64 version; };
 KHELP_DATA(kt_conn, struct kt_conn);
 
 struct kt_dep { __u64 seen_established; };

@@ -31,6 +31,13 @@
 /* random() in FreeBSD returns 0..2^31-1 */
 #define KHCC_RANDOM_MAX			0x7fffffffU
 
+/* Build with -DKHCC_DEBUG to trace decisions to /sys/kernel/tracing/trace_pipe. */
+#ifdef KHCC_DEBUG
+#define khcc_dbg(fmt, ...)	bpf_printk(fmt, ##__VA_ARGS__)
+#else
+#define khcc_dbg(fmt, ...)	do { } while (0)
+#endif
+
 /* ---- kfuncs ----------------------------------------------------------------- */
 extern __u32 tcp_reno_ssthresh(struct sock *sk) __ksym;
 extern void tcp_reno_cong_avoid(struct sock *sk, __u32 ack, __u32 acked) __ksym;

@@ -358,6 +358,8 @@ void BPF_PROG(kh_cdg_in_ack_event, struct sock *sk, __u32 flags)
 		d->window_incr = 0;
 		d->rtt_count = 0;
 		d->backoffs++;
+		khcc_dbg("kh_cdg: backoff cwnd %u min_qtrend %d max_qtrend %d", tp->snd_cwnd,
+			 d->min_qtrend, d->max_qtrend);
 	} else if (d->consec_cong_cnt >= ca->consec_cong + ca->hold_backoff) {
 		/* The queue does not fall: loss-based competitors; hold back. */
 		d->consec_cong_cnt = 0;
@@ -440,6 +442,8 @@ __u32 BPF_PROG(kh_cdg_ssthresh, struct sock *sk)
 		d->window_incr = 0;
 		d->rtt_count = 0;
 	}
+	khcc_dbg("kh_cdg: loss queue_state %u cwnd %u ssthresh %u", d->queue_state,
+		 tp->snd_cwnd, ss);
 	return khcc_max(ss, 2U);
 }
 

@@ -172,6 +172,7 @@ void BPF_PROG(kh_chd_in_ack_event, struct sock *sk, __u32 flags)
 		ca->recover_seq = tp->snd_nxt;
 		ca->flags |= CHD_DELAY_RECOVERY | CHD_BACKOFF_ACK;
 		ca->backoffs++;
+		khcc_dbg("kh_chd: backoff qdly %u cwnd %u shadow %u", qdly, tp->snd_cwnd, ca->shadow_w);
 	}
 }
 
@@ -237,6 +238,7 @@ __u32 BPF_PROG(kh_chd_ssthresh, struct sock *sk)
 	}
 	if (ca->shadow_w > 0)
 		ca->shadow_w = khcc_max(ca->shadow_w / 2, 2U);
+	khcc_dbg("kh_chd: loss qdly %u cwnd %u ssthresh %u", qdly, tp->snd_cwnd, ss);
 	return khcc_max(ss, 2U);
 }
 

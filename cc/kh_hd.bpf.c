@@ -91,6 +91,7 @@ void BPF_PROG(kh_hd_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 			tp->snd_ssthresh = cwin;
 			khcc_set_cwnd(tp, cwin);
 			ca->backoffs++;
+			khcc_dbg("kh_hd: backoff qdly %u maxqdly %u cwnd %u", qdly, maxqdly, cwin);
 			return;
 		}
 	}

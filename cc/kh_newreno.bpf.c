@@ -112,6 +112,7 @@ static __always_inline void nr_newround(struct sock *sk, struct kh_newreno *ca)
 	if ((ca->flags & NR_HYSTART_IN_CSS) &&
 	    round - ca->css_entered_at_round >= ca->hs_css_rounds) {
 		/* Leave slow start. */
+		khcc_dbg("kh_newreno: CSS done round %u cwnd %u", round, tp->snd_cwnd);
 		if (ca->hystart >= 2) {
 			if (ca->hystart >= 3)
 				tp->snd_ssthresh = khcc_max((ca->css_lowrtt_fas +
@@ -140,6 +141,7 @@ static __always_inline void nr_rttsample(struct kh_newreno *ca, __u32 rtt_us, __
 	    ca->css_rttsample_count >= ca->hs_n_rttsamples &&
 	    ca->css_baseline_minrtt > ca->css_current_round_minrtt) {
 		/* The RTT fell again: CSS was entered by mistake. */
+		khcc_dbg("kh_newreno: CSS abort minrtt %u", ca->css_current_round_minrtt);
 		ca->flags &= ~NR_HYSTART_IN_CSS;
 		ca->css_baseline_minrtt = NR_RTT_INF;
 	}
@@ -198,6 +200,8 @@ static __always_inline void nr_hystart_check(struct kh_newreno *ca, __u32 cwnd)
 		ca->css_fas_at_css_entry = ca->css_lowrtt_fas;
 		ca->css_baseline_minrtt = ca->css_current_round_minrtt;
 		ca->css_entered_at_round = ca->css_current_round;
+		khcc_dbg("kh_newreno: CSS enter round %u minrtt %u last %u", ca->css_current_round,
+			 ca->css_current_round_minrtt, ca->css_lastround_minrtt);
 	}
 }
 

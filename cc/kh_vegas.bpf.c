@@ -71,6 +71,9 @@ void BPF_PROG(kh_vegas_in_ack_event, struct sock *sk, __u32 flags)
 		diff_bytes = (__s64)((__u64)e->marked_snd_cwnd * mss) - (__s64)actual;
 		ndiff = khcc_sdiv(diff_bytes, mss);
 		ca->measurements++;
+		khcc_dbg("kh_vegas: minrtt %u markedrtt %u cwnd %u", e->minrtt_us,
+			 e->markedpkt_rtt_us, e->marked_snd_cwnd);
+		khcc_dbg("kh_vegas: bytes %llu ndiff %lld", e->bytes_tx_in_marked_rtt, ndiff);
 
 		if (ndiff < (__s64)ca->alpha) {
 			if (khcc_fbsd_slow_start(tp)) {

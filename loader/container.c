@@ -333,6 +333,15 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 			snprintf(err, errlen, "%s: cannot configure %s: %s", np->path, next[i].m->meta.desc.name,
 				 strerror(-ret));
 	}
+	if (!ret) {
+		/* the default CC selector moves with the cgroup */
+		if (c->state == CT_ACTIVE && c->cgroup_id != tmp.cgroup_id && c->ccsel_fd >= 0) {
+			close(tmp.ccsel_fd);
+			tmp.ccsel_fd = -1;
+		}
+		if (np->congestion[0] || tmp.ccsel_fd >= 0)
+			ret = cc__container_default(d, &tmp, np->congestion, err, errlen);
+	}
 	if (ret) {
 		/* roll back: only what this apply created goes; kept configs are rewritten below */
 		for (unsigned int i = first_new; i < nnext; i++)
@@ -342,6 +351,11 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 
 			cfg__fill(c, &c->pol, c->att[i].m, &cfg);
 			cfg__write(c, c->att[i].m, &cfg);
+		}
+		if (c->state == CT_ACTIVE && c->pol.congestion[0]) {
+			char ignore[256];
+
+			cc__container_default(d, c, c->pol.congestion, ignore, sizeof(ignore));
 		}
 		return ret;
 	}
@@ -377,6 +391,7 @@ static void container__detach_all(struct daemon *d, struct container *c)
 {
 	char path[PATH_MAX];
 
+	cc__container_default(d, c, NULL, NULL, 0);
 	for (int i = (int)c->natt - 1; i >= 0; i--)
 		att__release(d, c, &c->att[i], 1);
 	c->natt = 0;
@@ -392,6 +407,7 @@ static struct container *container__new(struct daemon *d, const char *name)
 		return NULL;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->state = CT_INVALID;
+	c->ccsel_fd = -1;
 	c->next = d->containers;
 	d->containers = c;
 	return c;
@@ -655,6 +671,8 @@ void container__free_all(struct daemon *d)
 		for (unsigned int i = 0; i < c->natt; i++)
 			if (c->att[i].link_fd >= 0)
 				close(c->att[i].link_fd);
+		if (c->ccsel_fd >= 0)
+			close(c->ccsel_fd);
 		container__free(d, c);
 	}
 }

@@ -100,6 +100,7 @@ struct container {
 	__u64 netns_cookie;
 	struct attachment att[CONTAINER_MAX_MODULES];
 	unsigned int natt;
+	int ccsel_fd;			/* link of the default-CC selector, -1 without */
 };
 
 struct daemon {
@@ -128,7 +129,7 @@ int registry__scan(struct daemon *d);
 /* A file in the module directory appeared or changed: validate, load; 0 or -errno. */
 int registry__file_changed(struct daemon *d, const char *file, char *err, size_t errlen);
 int registry__file_removed(struct daemon *d, const char *file);
-int registry__unload(struct daemon *d, const char *name, int drain, char *err, size_t errlen);
+int registry__unload(struct daemon *d, const char *name, int drain, int migrate, char *err, size_t errlen);
 /* Refcount and who holds a module: containers, dependent modules, live connections. */
 int registry__holders(struct daemon *d, struct module *m, json_object *holders);
 void registry__retry_waiting(struct daemon *d);
@@ -161,6 +162,15 @@ int container__closure(struct daemon *d, const struct policy *p, const char **ou
 /* conns.c: one row per live connection holding data of some module */
 int conns__dump(struct daemon *d, const char *container, const char *module, json_object *rows);
 int conns__count(struct daemon *d, struct module *m);
+
+/* cc.c */
+int cc__system_default(char *out, size_t size);
+void cc__allow(const char *name, int allow);
+int cc__container_default(struct daemon *d, struct container *c, const char *name, char *err, size_t errlen);
+int cc__connections(const char *name);
+int cc__migrate(struct daemon *d, const char *from, int *moved, char *err, size_t errlen);
+json_object *cc__list(struct daemon *d);
+void cc__free(void);
 
 /* server.c */
 json_object *server__handle(struct daemon *d, json_object *req);

@@ -294,18 +294,21 @@ static int do_unload(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "drain", no_argument, NULL, 'd' },
+		{ "migrate", no_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
 		{}
 	};
 	json_object *req, *resp, *d;
 	const char *name = NULL;
-	int opt, drain = 0, draining;
+	int opt, drain = 0, migrate = 0, draining;
 	double timeout = 0;
 
 	optind = 0;
-	while ((opt = getopt_long(argc + 1, argv - 1, "dt:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc + 1, argv - 1, "dmt:", opts, NULL)) != -1) {
 		if (opt == 'd')
 			drain = 1;
+		else if (opt == 'm')
+			migrate = 1;
 		else if (opt == 't') {
 			char *end;
 
@@ -313,14 +316,15 @@ static int do_unload(int argc, char **argv)
 			if (*end || timeout <= 0)
 				return die("--timeout takes seconds > 0, not '%s'", optarg);
 		} else
-			return die("usage: khelpctl unload NAME [--drain [--timeout SECONDS]]");
+			return die("usage: khelpctl unload NAME [--drain [--timeout SECONDS] | --migrate]");
 	}
-	if (optind != argc)
-		return die("usage: khelpctl unload NAME [--drain [--timeout SECONDS]]");
+	if (optind != argc || (drain && migrate))
+		return die("usage: khelpctl unload NAME [--drain [--timeout SECONDS] | --migrate]");
 	name = argv[optind - 1];
 	req = request("unload");
 	json_object_object_add(req, "name", json_object_new_string(name));
 	json_object_object_add(req, "drain", json_object_new_boolean(drain));
+	json_object_object_add(req, "migrate", json_object_new_boolean(migrate));
 	if (call(req, &resp, &d))
 		return 1;
 	draining = !strcmp(json_object_get_string(d), "draining");
@@ -401,6 +405,39 @@ static int do_param(int argc, char **argv)
 	return 0;
 }
 
+static int do_cc(int argc, char **argv)
+{
+	json_object *resp, *d;
+
+	if (argc != 1 || strcmp(argv[0], "list"))
+		return die("usage: khelpctl cc list");
+	if (call(request("cc-list"), &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+		json_object_put(resp);
+		return 0;
+	}
+	printf("%-15s %-7s %-12s %-20s %s\n", "NAME", "CONNS", "PROVIDER", "MODULE", "DEFAULT IN");
+	for (size_t i = 0; i < json_object_array_length(d); i++) {
+		json_object *c = json_object_array_get_idx(d, i);
+		const char *mod = str(c, "module");
+		char in[512];
+
+		join(get(c, "default_in"), in, sizeof(in));
+		if (json_object_get_boolean(get(c, "system_default"))) {
+			if (!strcmp(in, "-"))
+				snprintf(in, sizeof(in), "(system)");
+			else
+				strncat(in, " (system)", sizeof(in) - strlen(in) - 1);
+		}
+		printf("%-15s %-7s %-12s %-20s %s\n", str(c, "name"), str(c, "connections"), mod ? "khelp" : "kernel",
+		       mod ? mod : "-", in);
+	}
+	json_object_put(resp);
+	return 0;
+}
+
 static int do_help(int argc, char **argv);
 
 static const struct cmd {
@@ -413,7 +450,8 @@ static const struct cmd {
 	{ "containers", do_containers, "containers                     containers, their cgroup and modules" },
 	{ "conns", do_conns, "conns [--container C] [--module M]  live connections and their per-connection data" },
 	{ "load", do_load, "load FILE.bpf.o                load a module (copied into the module directory)" },
-	{ "unload", do_unload, "unload NAME [--drain [--timeout S]]  unload; EBUSY while held unless --drain" },
+	{ "unload", do_unload, "unload NAME [--drain [--timeout S] | --migrate]  unload; EBUSY while held" },
+	{ "cc", do_cc, "cc list                        congestion controls: ours and the kernel's, defaults, users" },
 	{ "policy", do_policy, "policy check FILE              validate a policy file without applying it" },
 	{ "param", do_param, "param get|set CONTAINER MODULE [KEY [VALUE]]  module parameters of a container" },
 	{ "help", do_help, "help                           this text" },

@@ -372,6 +372,7 @@ int main(int argc, char **argv)
 	unlink(d.cfg.socket);
 	container__free_all(&d);
 	registry__free_all(&d);
+	cc__free();
 	if (d.stats_fd >= 0)
 		close(d.stats_fd);
 	return 0;

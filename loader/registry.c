@@ -371,6 +371,8 @@ static int module__register_cc(struct daemon *d, struct module *m, char *err, si
 			 m->meta.desc.name);
 		return -EINVAL;
 	}
+	pins__path(path, sizeof(path), d->cfg.bpffs, "modules", m->meta.desc.name, NULL);
+	pins__mkdir(path);
 	pins__path(path, sizeof(path), d->cfg.bpffs, "modules", m->meta.desc.name, "ops");
 	old = bpf_link__open(path);
 	if (old) {
@@ -393,6 +395,7 @@ static int module__register_cc(struct daemon *d, struct module *m, char *err, si
 		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(errno));
 		return -errno;
 	}
+	cc__allow(m->meta.desc.name, 1);
 	return 0;
 }
 
@@ -745,6 +748,13 @@ int registry__holders(struct daemon *d, struct module *m, json_object *holders)
 			}
 	}
 	conns = conns__count(d, m);
+	if (m->meta.desc.classes & KHELP_CLASS_CC) {
+		/* a CC is held by the connections that use it, data or not */
+		int users = cc__connections(m->meta.desc.name);
+
+		if (users > conns)
+			conns = users;
+	}
 	if (conns > 0) {
 		char s[64];
 
@@ -767,11 +777,13 @@ static void module__unload_now(struct daemon *d, struct module *m)
 	if (!access(path, F_OK))
 		rename(path, hidden);
 	module__event(m, KHELP_EV_MODULE_DESTROY, NULL);
+	if (m->meta.desc.classes & KHELP_CLASS_CC)
+		cc__allow(m->meta.desc.name, 0);
 	pr_info("module %s unloaded\n", m->meta.desc.name);
 	module__free(d, m, 1);
 }
 
-int registry__unload(struct daemon *d, const char *name, int drain, char *err, size_t errlen)
+int registry__unload(struct daemon *d, const char *name, int drain, int migrate, char *err, size_t errlen)
 {
 	struct module *m = registry__find(d, name);
 	json_object *holders;
@@ -786,6 +798,23 @@ int registry__unload(struct daemon *d, const char *name, int drain, char *err, s
 			}
 		snprintf(err, errlen, "no module %s is loaded (see khelpctl modules)", name);
 		return -ENOENT;
+	}
+	if (migrate) {
+		int moved = 0, ret;
+
+		if (!(m->meta.desc.classes & KHELP_CLASS_CC)) {
+			snprintf(err, errlen, "--migrate is for congestion control modules; %s is a helper", name);
+			return -EINVAL;
+		}
+		for (struct container *c = d->containers; c; c = c->next)
+			if (container__uses(c, m)) {
+				snprintf(err, errlen, "module %s is in use by container %s (its default or a dependency): change that policy first",
+					 name, c->name);
+				return -EBUSY;
+			}
+		ret = cc__migrate(d, name, &moved, err, errlen);
+		if (ret)
+			return ret;
 	}
 	holders = json_object_new_array();
 	n = registry__holders(d, m, holders);

@@ -314,7 +314,7 @@ static int cmd_unload(struct daemon *d, json_object *req, struct reply *r)
 
 	if (!name)
 		return fail(r, EINVAL, "unload needs a module name");
-	ret = registry__unload(d, name, arg_bool(req, "drain"), err, sizeof(err));
+	ret = registry__unload(d, name, arg_bool(req, "drain"), arg_bool(req, "migrate"), err, sizeof(err));
 	if (ret == -EINPROGRESS) {
 		r->ok = json_object_new_string("draining");
 		return 0;
@@ -399,6 +399,13 @@ static int cmd_param_set(struct daemon *d, json_object *req, struct reply *r)
 	return cmd_param_get(d, req, r);
 }
 
+static int cmd_cc_list(struct daemon *d, json_object *req, struct reply *r)
+{
+	(void)req;
+	r->ok = cc__list(d);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct daemon *d, json_object *req, struct reply *r);
@@ -412,6 +419,7 @@ static const struct {
 	{ "policy-check", cmd_policy_check },
 	{ "param-get", cmd_param_get },
 	{ "param-set", cmd_param_set },
+	{ "cc-list", cmd_cc_list },
 };
 
 json_object *server__handle(struct daemon *d, json_object *req)

@@ -283,7 +283,8 @@ static void test_rejects_cycle_below_the_requested_module(void **state)
 	(void)state;
 	resolve(nodes, ARRAY_SIZE(nodes), req, ARRAY_SIZE(req), &r);
 	assert_int_equal(r.ret, -ELOOP);
-	assert_contains(r.err, "a -> b -> a: dependency cycle");
+	/* the chain is the cycle, not the path that led to it */
+	assert_string_equal(r.err, "a -> b -> a: dependency cycle");
 }
 
 static void test_rejects_module_depending_on_itself(void **state)

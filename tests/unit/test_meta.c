@@ -246,7 +246,9 @@ static void test_reads_kt_conn_metadata(void **state)
 	assert_int_equal(meta.desc.classes, KHELP_CLASS_TCP);
 	assert_int_equal(meta.desc.flags, KHELP_F_NEEDS_DATA);
 	assert_int_equal(meta.desc.hooks, KHELP_HOOK_BIT(KHELP_HOOK_TCP_ESTABLISHED));
-	assert_int_equal(meta.desc.data_size, 2 * sizeof(__u64));
+	/* struct kt_conn: some __u64 counters */
+	assert_true(meta.desc.data_size > 0 && meta.desc.data_size <= KHELP_DATA_MAX);
+	assert_int_equal(meta.desc.data_size % sizeof(__u64), 0);
 	assert_string_equal(meta__data_type(&meta), "kt_conn");
 	assert_int_equal(meta.ndeps, 0);
 	assert_int_equal(meta.desc.nparams, 1);
@@ -389,6 +391,7 @@ static int parse_prefix(const struct mod *mb, size_t len)
 	return ret;
 }
 
+/* khelpd may see a module file while it is being copied in: never "not a module" */
 static void test_rejects_file_truncated_at_any_length(void **state)
 {
 	struct mod *mb = *state;
@@ -400,6 +403,10 @@ static void test_rejects_file_truncated_at_any_length(void **state)
 			fail_msg("accepted %s truncated to %zu of %zu bytes", KT_CONN, len, mb->len);
 		if (!err[0] || !memchr(err, '\0', sizeof(err)))
 			fail_msg("truncated to %zu bytes: %d without a message", len, ret);
+		if (ret == -ENOMSG)
+			fail_msg("truncated to %zu bytes: taken for a file without metadata: %s", len, err);
+		if (len >= sizeof(Elf64_Ehdr) && !strstr(err, "truncated"))
+			fail_msg("truncated to %zu bytes: message does not say so: %s", len, err);
 	}
 }
 
@@ -421,7 +428,7 @@ static void test_rejects_file_truncated_inside_elf_header(void **state)
 
 	for (size_t i = 0; i < ARRAY_SIZE(lens); i++) {
 		assert_int_equal(parse_prefix(mb, lens[i]), -EINVAL);
-		assert_contains(err, "ELF");
+		assert_contains(err, "not a valid ELF file");
 	}
 }
 
@@ -433,7 +440,7 @@ static void test_rejects_file_truncated_inside_metadata(void **state)
 
 	for (size_t i = 0; i < ARRAY_SIZE(lens); i++) {
 		assert_int_equal(parse_prefix(mb, lens[i]), -EINVAL);
-		assert_contains(err, "ELF");
+		assert_contains(err, "truncated file");
 	}
 }
 
@@ -445,7 +452,7 @@ static void test_rejects_file_truncated_inside_section_headers(void **state)
 	assert_true(mb->shoff < mb->len);
 	for (size_t i = 0; i < ARRAY_SIZE(lens); i++) {
 		assert_int_equal(parse_prefix(mb, lens[i]), -EINVAL);
-		assert_contains(err, "ELF");
+		assert_contains(err, "truncated file");
 	}
 }
 
@@ -462,9 +469,14 @@ static void test_rejects_bad_magic(void **state)
 static void test_rejects_wrong_abi_version(void **state)
 {
 	struct mod *mb = *state;
+	char want[64];
 
 	desc(mb)->abi_version = KHELP_ABI_VERSION + 1;
-	assert_rejects(mb, -EPROTO, "ABI version 2", "rebuild the module");
+	snprintf(want, sizeof(want), "khelp ABI version %u, this khelpd speaks %u", KHELP_ABI_VERSION + 1,
+		 KHELP_ABI_VERSION);
+	assert_rejects(mb, -EPROTO, want, "rebuild the module");
+	desc(mb)->abi_version = 0;
+	assert_rejects(mb, -EPROTO, "khelp ABI version 0");
 }
 
 static void test_rejects_module_name_with_invalid_characters(void **state)
@@ -627,9 +639,11 @@ static void test_rejects_needs_data_with_data_size_zero(void **state)
 static void test_rejects_data_size_without_needs_data_flag(void **state)
 {
 	struct mod *mb = *state;
+	char want[64];
 
+	snprintf(want, sizeof(want), "data size %u without the needs-data flag", desc(mb)->data_size);
 	desc(mb)->flags = 0;
-	assert_rejects(mb, -EINVAL, "module kt_conn", "data size 16 without the needs-data flag");
+	assert_rejects(mb, -EINVAL, "module kt_conn", want);
 }
 
 static void test_rejects_data_size_over_max(void **state)

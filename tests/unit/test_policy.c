@@ -424,6 +424,11 @@ static void test_rejects_too_long_congestion_name(void **state)
 	assert_int_equal(parse("[container]\ncgroup = /c\n[tcp]\ncongestion = a_very_long_cc_name\n"), -EINVAL);
 	assert_contains(err, PATH ":4: ");
 	assert_contains(err, "[tcp] congestion: 'a_very_long_cc_name' is not a congestion control name");
+	/* 16 characters are one too many, 15 fit */
+	assert_int_equal(parse("[container]\ncgroup = /c\n[tcp]\ncongestion = kh_sixteen_chars\n"), -EINVAL);
+	assert_contains(err, "'kh_sixteen_chars' is not a congestion control name");
+	assert_int_equal(parse("[container]\ncgroup = /c\n[tcp]\ncongestion = kh_fifteen_char\n"), 0);
+	assert_string_equal(pol.congestion, "kh_fifteen_char");
 }
 
 static void test_rejects_too_long_param_value(void **state)
@@ -891,7 +896,7 @@ static void test_name_from_path_rejects_bad_names(void **state)
 
 static void test_name_from_path_limits_length(void **state)
 {
-	char path[128], name[POLICY_NAME_MAX];
+	char path[128], name[POLICY_NAME_MAX], big[2 * POLICY_NAME_MAX];
 
 	(void)state;
 	memset(path, 'a', 63);
@@ -901,6 +906,8 @@ static void test_name_from_path_limits_length(void **state)
 	memset(path, 'a', 64);
 	strcpy(path + 64, ".conf");
 	assert_int_equal(policy__name_from_path(path, name, sizeof(name)), -ENAMETOOLONG);
+	/* a container name has at most POLICY_NAME_MAX - 1 characters, whatever the buffer */
+	assert_int_equal(policy__name_from_path(path, big, sizeof(big)), -ENAMETOOLONG);
 	/* the caller's buffer bounds it too */
 	assert_int_equal(policy__name_from_path("web.conf", name, 3), -ENAMETOOLONG);
 	assert_int_equal(policy__name_from_path("web.conf", name, 4), 0);

@@ -21,6 +21,7 @@ declare -A need=(
 	[iproute2]=/usr/sbin/ip
 	[iperf3]=/usr/bin/iperf3
 	[jq]=/usr/bin/jq
+	[bc]=/usr/bin/bc
 	[netcat-openbsd]=/usr/bin/nc.openbsd
 	[pkg-config]=/usr/bin/pkg-config
 	[make]=/usr/bin/make

@@ -37,7 +37,7 @@ socket = $TMP/khelpd.sock
 [daemon]
 stats = yes
 CONF
-	echo "# fixture $ID: tmp $TMP, bpffs $BPFFS, cgroup $CG" >&3 2>/dev/null || true
+	echo "# fixture $ID: tmp $TMP, bpffs $BPFFS, cgroup $CG" 2>/dev/null >&3 || true
 }
 
 kh_netns() {
@@ -143,8 +143,8 @@ kh_teardown() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -f "$TMP/khelpd.log" ]; then
-		echo "--- khelpd log ---" >&3 2>/dev/null || true
-		sed 's/^/# /' "$TMP/khelpd.log" >&3 2>/dev/null || true
+		echo "--- khelpd log ---" 2>/dev/null >&3 || true
+		sed 's/^/# /' "$TMP/khelpd.log" 2>/dev/null >&3 || true
 	fi
 	[ -n "${BPFFS:-}" ] && rm -rf "$BPFFS"
 	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then

@@ -236,7 +236,7 @@ static void test_empty_request_resolves_to_nothing(void **state)
 	resolve(nodes, ARRAY_SIZE(nodes), req, 0, &r);
 	assert_int_equal(r.ret, 0);
 	assert_null(r.out[0]);
-	resolve(NULL, 0, NULL, 0, &r);
+	resolve(NULL, 0, req, 0, &r);
 	assert_int_equal(r.ret, 0);
 }
 

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "depgraph.h"
 #include "log.h"
+#include "refcount.h"
 #include "khelp_iter.skel.h"
 
 #define VERIFIER_LOG_MAX	(256 << 10)
@@ -323,7 +324,7 @@ static int module__pin(struct daemon *d, struct module *m, char *err, size_t err
 		int fd;
 		const char *pin;
 	} pins[] = { { m->prog_fd, "sockops" }, { m->cgrp_fd, "cgrp" }, { m->data_fd, "data" },
-		     { m->ccfg_fd, "ccfg" } };
+		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" } };
 	int ret;
 
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
@@ -721,31 +722,22 @@ void registry__retry_waiting(struct daemon *d)
 	waiting__explain(d);
 }
 
-int registry__holders(struct daemon *d, struct module *m, json_object *holders)
+/* The inputs of the refcount rules for module m (names point into d's state). */
+static void refcount__gather(struct daemon *d, struct module *m, struct refcount_input *in,
+			     const char **cts, const char **deps, size_t max)
 {
-	int count = 0, conns;
+	int conns;
 
-	for (struct container *c = d->containers; c; c = c->next)
-		if (container__uses(c, m)) {
-			char s[128];
-
-			snprintf(s, sizeof(s), "container %s", c->name);
-			if (holders)
-				json_object_array_add(holders, json_object_new_string(s));
-			count++;
-		}
-	for (struct module *o = d->modules; o; o = o->next) {
+	*in = (struct refcount_input){ .containers = cts, .dependents = deps };
+	for (struct container *c = d->containers; c && in->ncontainers < max; c = c->next)
+		if (container__uses(c, m))
+			cts[in->ncontainers++] = c->name;
+	for (struct module *o = d->modules; o && in->ndependents < max; o = o->next) {
 		if (o == m || o->state == MOD_REJECTED || !o->meta_ok)
 			continue;
 		for (unsigned int i = 0; i < o->meta.ndeps; i++)
-			if (!strcmp(o->meta.deps[i].name, m->meta.desc.name)) {
-				char s[64];
-
-				snprintf(s, sizeof(s), "module %s", o->meta.desc.name);
-				if (holders)
-					json_object_array_add(holders, json_object_new_string(s));
-				count++;
-			}
+			if (!strcmp(o->meta.deps[i].name, m->meta.desc.name))
+				deps[in->ndependents++] = o->meta.desc.name;
 	}
 	conns = conns__count(d, m);
 	if (m->meta.desc.classes & KHELP_CLASS_CC) {
@@ -755,15 +747,18 @@ int registry__holders(struct daemon *d, struct module *m, json_object *holders)
 		if (users > conns)
 			conns = users;
 	}
-	if (conns > 0) {
-		char s[64];
+	in->connections = conns;
+}
 
-		snprintf(s, sizeof(s), "%d connection%s", conns, conns == 1 ? "" : "s");
-		if (holders)
-			json_object_array_add(holders, json_object_new_string(s));
-		count += conns;
-	}
-	return count;
+#define HOLDERS_MAX	1024
+
+int registry__holders(struct daemon *d, struct module *m, json_object *holders)
+{
+	const char *cts[HOLDERS_MAX], *deps[HOLDERS_MAX];
+	struct refcount_input in;
+
+	refcount__gather(d, m, &in, cts, deps, HOLDERS_MAX);
+	return refcount__holders(&in, holders);
 }
 
 static void module__unload_now(struct daemon *d, struct module *m)
@@ -816,28 +811,34 @@ int registry__unload(struct daemon *d, const char *name, int drain, int migrate,
 		if (ret)
 			return ret;
 	}
-	holders = json_object_new_array();
-	n = registry__holders(d, m, holders);
-	list = json_object_to_json_string_ext(holders, JSON_C_TO_STRING_PLAIN);
-	if (n && !drain) {
-		snprintf(err, errlen, "module %s is in use (refcount %d), held by %s; use --drain to unload it when free",
-			 name, n, list);
-		json_object_put(holders);
-		return -EBUSY;
+	{
+		const char *cts[HOLDERS_MAX], *deps[HOLDERS_MAX];
+		struct refcount_input in;
+
+		refcount__gather(d, m, &in, cts, deps, HOLDERS_MAX);
+		holders = json_object_new_array();
+		n = refcount__holders(&in, holders);
+		list = json_object_to_json_string_ext(holders, JSON_C_TO_STRING_PLAIN);
+		switch (refcount__unload(&in, drain)) {
+		case UNLOAD_NOW:
+			json_object_put(holders);
+			module__unload_now(d, m);
+			return 0;
+		case UNLOAD_BUSY:
+			snprintf(err, errlen, "module %s is in use (refcount %d), held by %s; use --drain to unload it when free",
+				 name, n, list);
+			json_object_put(holders);
+			return -EBUSY;
+		case UNLOAD_BLOCKED:
+			snprintf(err, errlen, "module %s is a dependency of %s: unload %s first", name, deps[0],
+				 deps[0]);
+			json_object_put(holders);
+			return -EBUSY;
+		case UNLOAD_DRAIN:
+			json_object_put(holders);
+			break;
+		}
 	}
-	json_object_put(holders);
-	if (!n) {
-		module__unload_now(d, m);
-		return 0;
-	}
-	/* drain: dependents must go first; containers stop giving it new connections */
-	for (struct module *o = d->modules; o; o = o->next)
-		for (unsigned int i = 0; o->meta_ok && o != m && o->state != MOD_REJECTED && i < o->meta.ndeps; i++)
-			if (!strcmp(o->meta.deps[i].name, name)) {
-				snprintf(err, errlen, "module %s is a dependency of %s: unload %s first", name,
-					 o->meta.desc.name, o->meta.desc.name);
-				return -EBUSY;
-			}
 	m->state = MOD_DRAINING;
 	m->unload_when_free = 1;
 	container__drain_module(d, m);
@@ -876,7 +877,11 @@ void registry__reap(struct daemon *d)
 		next = m->next;
 		if (!m->unload_when_free)
 			continue;
-		if (m->state == MOD_DRAINING ? conns__count(d, m) == 0 : registry__holders(d, m, NULL) == 0) {
+		const char *cts[HOLDERS_MAX], *deps[HOLDERS_MAX];
+		struct refcount_input in;
+
+		refcount__gather(d, m, &in, cts, deps, HOLDERS_MAX);
+		if (m->state == MOD_DRAINING ? refcount__drained(&in) : refcount__holders(&in, NULL) == 0) {
 			module__unload_now(d, m);
 			next = d->modules;	/* the list changed */
 		}

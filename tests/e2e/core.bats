@@ -72,7 +72,7 @@ conn_port() { kh_wait_line "$1" local; }
 	bpftool prog show name kt_conn | grep -q sock_ops
 	bpftool cgroup show "$APP" | grep -q kt_conn
 	bpftool cgroup tree "$CG" | grep -q kt_conn
-	prog_id="$(bpftool -j prog show name kt_conn | jq '.id')"
+	prog_id="$(kh_prog kt_conn | jq '.id')"
 	bpftool -j link show | jq -e --argjson id "$prog_id" '.[] | select(.prog_id == $id and .type == "cgroup")'
 	[ -e "$BPFFS/modules/kt_conn/kt_conn" ] || [ -e "$BPFFS/modules/kt_conn/sockops" ]
 	[ -e "$BPFFS/modules/kt_conn/data" ]
@@ -102,7 +102,7 @@ conn_port() { kh_wait_line "$1" local; }
 	wait "$LAST_PID"
 	kh_client "$BARE" "$TMP/b.out" 5201 --seconds 1
 	wait "$LAST_PID"
-	runs="$(bpftool -j prog show name kt_conn | jq '.run_cnt')"
+	runs="$(kh_prog kt_conn | jq '.run_cnt')"
 	segs="$(ip netns exec "$NS_A" nstat -az TcpOutSegs | awk '/TcpOutSegs/ { print $2 }')"
 	echo "kt_conn ran $runs times for a transfer of $segs segments"
 	# kt_conn hooks tcp_established only: its program runs for the callbacks
@@ -120,7 +120,7 @@ conn_port() { kh_wait_line "$1" local; }
 	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"web\" and .modules == [\"h_ertt\"])'"
 	kh_client "$APP" "$TMP/c.out" 5201 --seconds 1
 	wait "$LAST_PID"
-	hruns="$(bpftool -j prog show name h_ertt | jq '.run_cnt')"
+	hruns="$(kh_prog h_ertt | jq '.run_cnt')"
 	echo "h_ertt ran $hruns times"
 	[ "$hruns" -gt 1000 ]
 }
@@ -145,7 +145,7 @@ conn_port() { kh_wait_line "$1" local; }
 	[ "$(jq '.modules.kt_conn.established' <<<"$row")" -ge 1 ]
 	[ "$(jq '.modules.kt_dep.seen_established' <<<"$row")" = "$(jq '.modules.kt_conn.established' <<<"$row")" ]
 	# both programs use the very same data map
-	dep_maps="$(bpftool -j prog show name kt_dep | jq -c '.map_ids')"
+	dep_maps="$(kh_prog kt_dep | jq -c '.map_ids')"
 	conn_data="$(bpftool -j map show pinned "$BPFFS/modules/kt_conn/data" | jq '.id')"
 	jq -e --argjson id "$conn_data" 'index($id) != null' <<<"$dep_maps"
 	# the dependency cannot be unloaded under its dependent

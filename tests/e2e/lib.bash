@@ -119,6 +119,20 @@ kh_wait_line() {
 
 kh_policy() { cat >"$TMP/policies/$1.conf"; }
 
+# kh_prog MODULE [PIN]: bpftool's JSON for this khelpd's program of MODULE (by pin, not by
+# name: other khelpds may have loaded a module of the same name)
+kh_prog() { bpftool -j prog show pinned "$BPFFS/modules/$1/${2:-sockops}"; }
+
+# kh_bss MODULE: the module's global variables (its .bss), through its pinned init program
+kh_bss() {
+	local id
+	for id in $(kh_prog "$1" init | jq '.map_ids[]'); do
+		bpftool -j map show id "$id" | jq -e '.name | endswith(".bss")' >/dev/null &&
+			bpftool -j map dump id "$id" | jq -c '.[0].formatted.datasec[0] // .[0].formatted // .[0]' && return 0
+	done
+	return 1
+}
+
 # wait until COMMAND succeeds (up to ~5 s)
 kh_until() {
 	for _ in $(seq 100); do

@@ -165,6 +165,7 @@ broken_edit() {
 	policy web "$W" kt_conn
 	kh_start
 	wait_modules web '["kt_conn"]'
+	prog_id="$(kh_prog kt_conn | jq .id)"
 	kh_client "$W" "$TMP/held.out" 5201 --bytes 1000 --hold 60
 	holder=$LAST_PID
 	p="$(kh_wait_line "$TMP/held.out" local)"
@@ -188,7 +189,7 @@ broken_edit() {
 	grep -q "unloaded kt_conn" "$TMP/drain.out"
 	! "$KHELPCTL" -j modules | jq -e '.[] | select(.name == "kt_conn")'
 	[ ! -e "$BPFFS/modules/kt_conn" ]
-	! bpftool prog show name kt_conn
+	! bpftool prog show id "$prog_id"
 }
 
 @test "a module dropped in after its containers exist attaches to all of them; a late cgroup is picked up" {
@@ -209,14 +210,14 @@ broken_edit() {
 	wait_modules late '["kt_conn"]'
 	bpftool cgroup show "$CG/late" | grep -q kt_conn
 	# per-container init ran once per container, in the module (FreeBSD per-vnet init)
-	bpftool -j map dump name kt_conn.bss | jq -e '.[0].formatted.datasec[] | select(.module_inits == 1)' ||
-		bpftool -j map dump name kt_conn.bss | jq -e '.. | objects | select(has("module_inits")) | select(.module_inits == 1)'
-	bpftool -j map dump name kt_conn.bss | jq -e '.. | objects | select(has("container_inits")) | select(.container_inits == 3)'
+	kh_bss kt_conn
+	kh_bss kt_conn | jq -e '.. | objects | select(has("module_inits")) | select(.module_inits == 1)'
+	kh_bss kt_conn | jq -e '.. | objects | select(has("container_inits")) | select(.container_inits == 3)'
 	# the container goes: its modules are torn down
 	rm "$TMP/policies/late.conf"
 	wait_modules a '["kt_conn"]'
 	kh_until bash -c "[ -z \"\$(bpftool cgroup show '$CG/late')\" ]"
-	bpftool -j map dump name kt_conn.bss | jq -e '.. | objects | select(has("container_destroys")) | select(.container_destroys == 1)'
+	kh_bss kt_conn | jq -e '.. | objects | select(has("container_destroys")) | select(.container_destroys == 1)'
 }
 
 @test "dependencies: added automatically, missing named, cycles refused, init failure aborts the load" {

@@ -71,7 +71,10 @@ $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-# platform programs are embedded into khelpd as skeletons (none has struct_ops maps)
+# platform programs are embedded into khelpd as skeletons (none has struct_ops maps);
+# keep the generated headers (make would delete them as intermediates)
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c))
+.SECONDARY: $(SKELS) $(PLATFORM_BPF)
 $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@
@@ -124,7 +127,10 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOUR
 	$(shell pkg-config --cflags libbpf json-c 2>/dev/null)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(LOADER_COMMON) | $(OUTPUT)
+# the fuzzers exercise the pure parsers only
+FUZZ_SRCS := loader/meta.c loader/policy.c loader/depgraph.c loader/log.c
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(OUTPUT)
 	@mkdir -p $(dir $@)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@ $(USER_LDLIBS)

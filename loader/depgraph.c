@@ -64,7 +64,8 @@ static int visit(struct walk *w, int idx)
 		return -E2BIG;
 	w->color[idx] = GREY;
 	w->path[w->depth++] = n->name;
-	memcpy(sorted, n->deps, n->ndeps * sizeof(*sorted));
+	if (n->ndeps)
+		memcpy(sorted, n->deps, n->ndeps * sizeof(*sorted));
 	qsort(sorted, n->ndeps, sizeof(*sorted), cmp_str);
 	for (size_t i = 0; i < n->ndeps; i++) {
 		int d = find(w, sorted[i]);
@@ -109,7 +110,8 @@ int depgraph__resolve(const struct dep_node *nodes, size_t nnodes, const char *c
 	}
 	*w = (struct walk){ .nodes = nodes, .nnodes = nnodes, .out = out, .outmax = outmax,
 			    .err = err, .errlen = errlen };
-	memcpy(sorted, req, nreq * sizeof(*sorted));
+	if (nreq)
+		memcpy(sorted, req, nreq * sizeof(*sorted));
 	qsort(sorted, nreq, sizeof(*sorted), cmp_str);
 	for (size_t i = 0; i < nreq && !ret; i++) {
 		int idx = find(w, sorted[i]);

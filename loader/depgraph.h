@@ -16,8 +16,9 @@ struct dep_node {
 /*
  * Resolve the closure of the requested modules over the known nodes.
  * out receives names (pointers into nodes) with every dependency before its
- * dependents; independent modules in name order, so the result depends only
- * on the inputs. Returns the count, or -ENOENT (a dependency is unknown),
+ * dependents: a depth-first walk over the requests in name order, each
+ * node's dependencies in name order, so the result depends only on the
+ * inputs, not on their order. Returns the count, or -ENOENT (a dependency is unknown),
  * -ELOOP (a cycle), -E2BIG; err names the chain, e.g.
  * "kh_vegas -> h_ertt: h_ertt is not loaded" or "a -> b -> a: dependency cycle".
  */

@@ -215,6 +215,8 @@ static int check_desc(const struct khelp_module_desc *d, char *err, size_t errle
 	if (!!(d->classes & KHELP_CLASS_CC) != !!(d->hooks & KHELP_HOOK_BIT(KHELP_HOOK_CC)))
 		return fail(err, errlen, -EINVAL, "module %s: class cc and hook point cc go together",
 			    d->name);
+	if (!(d->classes & KHELP_CLASS_TCP) && (d->hooks & ~KHELP_HOOK_BIT(KHELP_HOOK_CC)))
+		return fail(err, errlen, -EINVAL, "module %s: tcp hook points without class tcp", d->name);
 	if ((d->classes & KHELP_CLASS_TCP) && !(d->hooks & ~KHELP_HOOK_BIT(KHELP_HOOK_CC)))
 		return fail(err, errlen, -EINVAL, "module %s: class tcp without any tcp hook", d->name);
 	if (!str_in_field(d->data_type, sizeof(d->data_type)))
@@ -359,7 +361,8 @@ int meta__read_file(const char *path, struct khelp_meta *m, char *err, size_t er
 	char *buf;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not block khelpd; fstat below refuses it */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "cannot open: %s", strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {

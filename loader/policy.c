@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include "policy.h"
 
 struct reader {
 	const char *buf, *end;
 	int line;
+	int too_long;		/* line number of a line longer than inih takes */
+	int junk;		/* line number of a section header followed by text */
 };
 
 struct parse {
@@ -58,10 +61,30 @@ static char *reader_next(char *str, int num, void *stream)
 			break;
 	}
 	str[n] = '\0';
-	if (n && str[n - 1] == '\n')
+	if (n && str[n - 1] == '\n') {
 		rd->line++;
-	else if (rd->buf >= rd->end)
+	} else if (rd->buf >= rd->end) {
 		rd->line++;
+	} else {
+		/* inih would take the rest of this line as a line of its own */
+		rd->too_long = rd->line + 1;
+		return NULL;
+	}
+	{
+		/* "[tcp] congestion = x" on one line: inih ignores what follows ']' */
+		const char *p = str, *close;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '[' && (close = strchr(p, ']'))) {
+			for (p = close + 1; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
+				;
+			if (*p && *p != ';' && *p != '#') {
+				rd->junk = rd->line;
+				return NULL;
+			}
+		}
+	}
 	return str;
 }
 
@@ -143,6 +166,8 @@ static int handler(void *user, const char *section, const char *key, const char 
 			       copy_value(ps, p->offload_policy, sizeof(p->offload_policy), section, key, value);
 		return perr(ps, line, "[offload] unknown key '%s' (valid: interface, policy)", key);
 	}
+	if (!section[0])
+		return perr(ps, line, "'%s' is outside any section (start with [container])", key);
 	if (!meta__name_valid(section))
 		return perr(ps, line,
 			    "unknown section [%s] (valid: container, tcp, offload, or a module name for its parameters)",
@@ -208,6 +233,15 @@ int policy__parse_buf(const char *path, const char *buf, size_t len, struct poli
 	ret = ini_parse_stream(reader_next, &rd, handler, &ps);
 	if (ps.failed)
 		return ps.failed;
+	if (rd.too_long) {
+		snprintf(err, errlen, "%s:%d: line longer than %d characters", path, rd.too_long, ini_max_line - 2);
+		return -EINVAL;
+	}
+	if (rd.junk) {
+		snprintf(err, errlen, "%s:%d: text after a [section] header (put each key = value on its own line)",
+			 path, rd.junk);
+		return -EINVAL;
+	}
 	if (ret > 0) {
 		snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value, lines up to %d chars)",
 			 path, ret, ini_max_line);
@@ -231,11 +265,22 @@ int policy__parse_buf(const char *path, const char *buf, size_t len, struct poli
 
 int policy__parse_file(const char *path, struct policy *p, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	struct stat st;
+	FILE *f;
 	char *buf;
 	long n;
 	int ret;
 
+	/* never block on a FIFO, never read a directory */
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	f = fopen(path, "re");
 	if (!f) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -errno;
@@ -277,7 +322,10 @@ int policy__param_value(const struct khelp_param_desc *d, const char *value, lon
 		}
 	} else {
 		errno = 0;
-		v = strtoll(value, &end, 0);
+		const char *digits = value + (value[0] == '-' || value[0] == '+');
+
+		/* decimal, or hex with 0x; never octal: "010" is ten */
+		v = strtoll(value, &end, digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X') ? 16 : 10);
 		if (errno || end == value || *end) {
 			snprintf(err, errlen, "'%s' is not an integer (valid: %lld..%lld)", value,
 				 (long long)d->min, (long long)d->max);

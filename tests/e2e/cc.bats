@@ -27,7 +27,7 @@ wait_active() {
 }
 
 # the CC ss reports for the connection from local port PORT in netns NS
-cc_of() { ip netns exec "${2:-$NS_A}" ss -tin "sport = :$1" | awk 'NR > 1 && NF { for (i = 1; i <= NF; i++) if ($i ~ /^(kh_|cubic|reno|bbr)/) { print $i; exit } }'; }
+cc_of() { ip netns exec "${2:-$NS_A}" ss -tin "sport = :$1" | awk 'NR > 1 && NF { for (i = 1; i <= NF; i++) if ($i ~ /^(kh_|kt_|cubic|reno|bbr)/) { print $i; exit } }'; }
 
 @test "every kh_ module registers, carries a transfer, and ss shows it for its container's connections" {
 	W="$(kh_cgroup web)"
@@ -145,4 +145,34 @@ cc_of() { ip netns exec "${2:-$NS_A}" ss -tin "sport = :$1" | awk 'NR > 1 && NF 
 	run "$KHELPCTL" unload h_ertt
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"module kh_vegas"* ]]
+}
+
+@test "a new version of a CC replaces the old for new connections; live ones keep the old" {
+	W="$(kh_cgroup web)"
+	cp "$TESTMODS/kt_cc.bpf.o" "$TMP/modules/"
+	kh_start
+	policy web "$W" kt_cc
+	wait_active web
+	kh_client "$W" "$TMP/1.out" 5201 --seconds 6
+	p1="$(kh_wait_line "$TMP/1.out" local)"
+	sleep 0.5
+	[ "$(cc_of "$p1")" = kt_cc ]
+	cp "$TESTMODS/kt_cc_v2.bpf.o" "$TMP/modules/.kt_cc.new"
+	mv "$TMP/modules/.kt_cc.new" "$TMP/modules/kt_cc.bpf.o"
+	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.name == \"kt_cc\" and .version == \"2.0.0\")'"
+	kh_client "$W" "$TMP/2.out" 5201 --seconds 3 --hold 2
+	p2="$(kh_wait_line "$TMP/2.out" local)"
+	sleep 0.5
+	"$KHELPCTL" -j conns >"$TMP/conns.json"
+	cat "$TMP/conns.json"
+	# the live connection was initialised by version 1 and still runs it, the new one by version 2
+	jq -e --arg p "$ADDR_A:$p1" '.[] | select(.local == $p) | .modules.kt_cc.version == 1' "$TMP/conns.json"
+	jq -e --arg p "$ADDR_A:$p2" '.[] | select(.local == $p) | .modules.kt_cc.version == 2' "$TMP/conns.json"
+	[ "$(cc_of "$p1")" = kt_cc ]
+	[ "$(cc_of "$p2")" = kt_cc ]
+	a1="$(jq --arg p "$ADDR_A:$p1" '.[] | select(.local == $p) | .modules.kt_cc.acks' "$TMP/conns.json")"
+	sleep 1
+	a2="$("$KHELPCTL" -j conns | jq --arg p "$ADDR_A:$p1" '.[] | select(.local == $p) | .modules.kt_cc.acks')"
+	echo "old connection acks $a1 -> $a2"
+	[ "$a2" -gt "$a1" ]
 }

@@ -324,7 +324,36 @@ static void test_rejects_key_before_any_section(void **state)
 	(void)state;
 	assert_int_equal(parse("cgroup = /c\n[container]\ncgroup = /c\n"), -EINVAL);
 	assert_contains(err, PATH ":1: ");
-	assert_contains(err, "unknown section []");
+	assert_contains(err, "'cgroup' is outside any section");
+}
+
+static void test_rejects_text_after_section_header(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[container]\ncgroup = /c\n[tcp] congestion = reno\n"), -EINVAL);
+	assert_contains(err, PATH ":3: text after a [section] header");
+}
+
+static void test_rejects_line_longer_than_inih_takes(void **state)
+{
+	char text[600];
+
+	(void)state;
+	snprintf(text, sizeof(text), "[container]\ncgroup = /%0*d/netns=/evil\n", 250, 0);
+	assert_int_equal(parse(text), -EINVAL);
+	assert_contains(err, PATH ":2: line longer than");
+}
+
+static void test_param_value_is_decimal_not_octal(void **state)
+{
+	struct khelp_param_desc d = { .name = "n", .type = KHELP_PARAM_INT, .min = 0, .max = 100 };
+	long long v = 0;
+
+	(void)state;
+	assert_int_equal(policy__param_value(&d, "010", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(policy__param_value(&d, "0x10", &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 16);
 }
 
 static void test_rejects_key_set_twice_naming_first_line(void **state)
@@ -931,6 +960,9 @@ int main(void)
 		T(test_rejects_section_name_with_invalid_characters),
 		T(test_rejects_uppercase_section_name),
 		T(test_rejects_key_before_any_section),
+		T(test_rejects_text_after_section_header),
+		T(test_rejects_line_longer_than_inih_takes),
+		T(test_param_value_is_decimal_not_octal),
 		T(test_rejects_key_set_twice_naming_first_line),
 		T(test_rejects_key_set_twice_across_repeated_sections),
 		T(test_rejects_module_param_set_twice_naming_first_line),

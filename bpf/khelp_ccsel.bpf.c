@@ -10,34 +10,16 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <khelp/abi.h>
+#include <khelp/platform.bpf.h>
 
 #define SOL_TCP		6
 #define TCP_CONGESTION	13
-
-struct khelp_ccsel_cfg {
-	char cc[KHELP_NAME_MAX];		/* the container's default */
-	char sys_default[KHELP_NAME_MAX];	/* what a socket has when nobody chose */
-	__u32 ready;
-	__u32 pad;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
 	__type(key, struct bpf_cgroup_storage_key);
 	__type(value, struct khelp_ccsel_cfg);
 } ccsel_cfg SEC(".maps");
-
-static __always_inline int name_eq(const char *a, const char *b)
-{
-	for (int i = 0; i < KHELP_NAME_MAX; i++) {
-		if (a[i] != b[i])
-			return 0;
-		if (!a[i])
-			return 1;
-	}
-	return 1;
-}
 
 SEC("sockops")
 int khelp_ccsel(struct bpf_sock_ops *skops)
@@ -54,7 +36,7 @@ int khelp_ccsel(struct bpf_sock_ops *skops)
 		return 1;
 	if (bpf_getsockopt(skops, SOL_TCP, TCP_CONGESTION, cur, sizeof(cur)))
 		return 1;
-	if (name_eq(cur, cfg->cc) || !name_eq(cur, cfg->sys_default))
+	if (khelp_name_eq(cur, cfg->cc) || !khelp_name_eq(cur, cfg->sys_default))
 		return 1;
 	bpf_setsockopt(skops, SOL_TCP, TCP_CONGESTION, cfg->cc, sizeof(cfg->cc));
 	return 1;

@@ -11,13 +11,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
-#include <khelp/abi.h>
+#include <khelp/platform.h>
 
 #define AF_INET		2
 #define AF_INET6	10
-#define TCP_ESTABLISHED_ST	1
-#define TCP_CLOSE_ST		7
-#define TCP_LISTEN_ST		10
 #define KHELP_ITER_MAX_VALUE	4096	/* largest per-connection data the dump copies */
 
 const volatile __u32 value_size = sizeof(struct khelp_conn_hdr);
@@ -26,7 +23,7 @@ static __always_inline int conn__live(const struct sock *sk)
 {
 	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
 
-	return state != TCP_CLOSE_ST && state != TCP_LISTEN_ST;
+	return state != KHELP_TCP_CLOSE && state != KHELP_TCP_LISTEN;
 }
 
 static __always_inline void conn__fill(struct khelp_conn_rec *r, struct sock *sk)

@@ -11,26 +11,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
-#include <khelp/abi.h>
+#include <khelp/platform.bpf.h>
 
 #define SOL_TCP		6
 #define TCP_CONGESTION	13
 #define AF_INET		2
-#define TCP_LISTEN_ST	10
-#define TCP_CLOSE_ST	7
 #define CGROUP_MAX_DEPTH 16
-
-struct khelp_cc_rec {
-	char cc[KHELP_NAME_MAX];
-	__u64 cookie;
-	__u32 state;
-	__u32 family;
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 sport;
-	__u16 dport;
-	__s32 migrated;		/* cc_migrate: 0 moved, -errno failed, 1 not ours */
-};
 
 const volatile char migrate_from[KHELP_NAME_MAX] = {};
 const volatile char migrate_fallback[KHELP_NAME_MAX] = {};
@@ -84,17 +70,6 @@ int cc_dump(struct bpf_iter__tcp *ctx)
 	return 0;
 }
 
-static __always_inline int name_eq_volatile(const char *a, const volatile char *b)
-{
-	for (int i = 0; i < KHELP_NAME_MAX; i++) {
-		if (a[i] != b[i])
-			return 0;
-		if (!a[i])
-			return 1;
-	}
-	return 1;
-}
-
 SEC("iter/tcp")
 int cc_migrate(struct bpf_iter__tcp *ctx)
 {
@@ -111,7 +86,7 @@ int cc_migrate(struct bpf_iter__tcp *ctx)
 	if (!tp)
 		return 0;
 	rec__fill(&r, skc, tp);
-	if (!name_eq_volatile(r.cc, migrate_from) || r.state == TCP_LISTEN_ST)
+	if (!khelp_name_eq(r.cc, migrate_from) || r.state == KHELP_TCP_LISTEN)
 		return 0;
 	for (int i = 0; i < KHELP_NAME_MAX; i++)
 		target[i] = migrate_fallback[i];

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <khelp/platform.h>
 #include "daemon.h"
 #include "log.h"
 #include "khelp_ccsel.skel.h"
@@ -25,25 +26,6 @@
 #define SYSCTL_AVAILABLE "/proc/sys/net/ipv4/tcp_available_congestion_control"
 #define SYSCTL_ALLOWED	"/proc/sys/net/ipv4/tcp_allowed_congestion_control"
 #define SYSCTL_DEFAULT	"/proc/sys/net/ipv4/tcp_congestion_control"
-
-struct khelp_ccsel_cfg {
-	char cc[KHELP_NAME_MAX];
-	char sys_default[KHELP_NAME_MAX];
-	__u32 ready;
-	__u32 pad;
-};
-
-struct khelp_cc_rec {
-	char cc[KHELP_NAME_MAX];
-	__u64 cookie;
-	__u32 state;
-	__u32 family;
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 sport;
-	__u16 dport;
-	__s32 migrated;
-};
 
 static struct khelp_ccsel *ccsel;
 
@@ -269,7 +251,7 @@ static void count__one(void *vctx, const struct khelp_cc_rec *r)
 	struct count_ctx *c = vctx;
 	json_object *v;
 
-	if (r->state == 10 /* LISTEN */)
+	if (r->state == KHELP_TCP_LISTEN)
 		return;
 	if (c->name && !strcmp(c->name, r->cc))
 		c->count++;

@@ -2,33 +2,41 @@
 /*
  * khelp_netem: loss and ECN marking for the congestion-control fidelity
  * tests and benchmarks (tests/e2e/fidelity.bats, bench/fidelity.sh), where
- * the kernel has no netem. A TC program (clsact ingress or egress, direct
- * action):
+ * the kernel has no netem. A TC program (clsact, direct action), attached
+ * twice around the bottleneck qdisc, each attachment with its own settings:
  *
- *   drop_every N   drop the TCP data segment that completes every Nth one
- *                  (deterministic: the counter restarts when the script
- *                  zeroes the stats)
- *   drop_ppm P     or drop each TCP data segment with probability P / 10^6
- *   mark_every N   set CE on every Nth ECT data segment
- *   mark_backlog B set CE on ECT packets while the backlog of a virtual
- *                  queue is above B bytes. The virtual queue mirrors the
- *                  bottleneck qdisc behind this hook: every packet adds its
- *                  wire length (as the qdisc counts it, GSO headers
- *                  included), the queue drains at rate_Bps, and it holds at
- *                  most queue_limit bytes (what the qdisc would tail-drop
- *                  does not join it). This is DCTCP's step marking at K.
+ *   stamp 1           before the qdisc (egress of the bottleneck device):
+ *                     stamp each packet with the time it joins the queue
+ *                     (skb->tstamp as a CLOCK_MONOTONIC delivery time, which
+ *                     survives the veth into the next namespace) and pass it
+ *   behind the qdisc (ingress of the receiver):
+ *   drop_every N      drop the TCP data segment that completes every Nth one
+ *                     (deterministic: the count restarts when the script
+ *                     zeroes the stats)
+ *   drop_ppm P        or drop each TCP data segment with probability P / 10^6
+ *   mark_every N      set CE on every Nth ECT data segment
+ *   mark_sojourn_us T set CE on ECT data segments that spent more than T us
+ *                     in the queue (now - their stamp): DCTCP's step marking
+ *                     at K, on dequeue
  *
- * Settings live in the one-entry array khn_cfg and counters in khn_stats;
- * the scripts find both through the program id that `tc filter show`
- * prints and use bpftool (the program is attached with tc, which cannot set
- * .rodata). GSO super-packets count as their gso_segs segments; a dropped
- * or marked super-packet drops or marks all of them, so attach the loss
- * after the bottleneck qdisc has segmented (the receiver's ingress).
+ * Settings live in the one-entry array khn_cfg, counters in khn_stats; the
+ * scripts find both through the program id `tc filter show` prints and use
+ * bpftool (tc cannot set .rodata). A GSO packet counts as its gso_segs
+ * segments; dropping or marking it drops or marks all of them, so put the
+ * loss behind a qdisc that segments (a tbf with a burst below two segments).
  * Only for the test's own namespaces.
+ *
+ * khn_ssthresh_watch (tp_btf/tcp_probe, loaded on its own with bpftool; tc
+ * loads only the "tc" section) counts, per local port, the ACKs a socket
+ * received while its snd_ssthresh was above TCP_INFINITE_SSTHRESH, a value
+ * no code path may set. On the 6.18 test machines BPF congestion controls
+ * intermittently get one after ssthresh() (the kernel's own do not), and the
+ * flow bursts into a full queue: the scripts re-run such flows and show it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 
 #define KHN_TC_ACT_OK		0
 #define KHN_TC_ACT_SHOT		2
@@ -40,16 +48,18 @@
 #define KHN_ECN_MASK		0x3
 #define KHN_ECN_CE		0x3
 #define KHN_PPM			1000000U
-#define KHN_NSEC_PER_SEC	1000000000ULL
+#define KHN_NSEC_PER_USEC	1000ULL
+#define KHN_TCP_INFINITE_SSTHRESH	0x7fffffffU
+#define KHN_WATCH_PORTS		1024
 
 /* Settings, written by the script with bpftool (all zero: pass everything). */
 struct khn_cfg {
+	__u32 stamp;		/* 1: only stamp packets with the time they join the queue */
 	__u32 drop_every;	/* drop every Nth TCP data segment; 0: off */
 	__u32 drop_ppm;		/* drop TCP data segments with this probability per 10^6; 0: off */
 	__u32 mark_every;	/* CE-mark every Nth ECT data segment; 0: off */
-	__u32 mark_backlog;	/* CE-mark ECT packets above this virtual backlog (bytes); 0: off */
-	__u64 rate_Bps;		/* bottleneck rate (bytes/s) draining the virtual queue */
-	__u64 queue_limit;	/* bottleneck queue size (bytes); 0: unbounded */
+	__u32 mark_sojourn_us;	/* CE-mark ECT data segments queued longer than this; 0: off */
+	__u32 pad;
 };
 
 /* Counters, read (and zeroed between flows) by the script. */
@@ -59,15 +69,8 @@ struct khn_stats {
 	__u64 dropped;		/* data segments dropped */
 	__u64 ect_segs;		/* ECT(0)/ECT(1) data segments */
 	__u64 marked;		/* segments set to CE */
-	__u64 max_backlog;	/* largest virtual backlog (bytes) */
-};
-
-/* The virtual queue. */
-struct khn_vq {
-	struct bpf_spin_lock lock;
-	__u32 pad;
-	__u64 last_ns;
-	__u64 backlog;
+	__u64 timed_segs;	/* data segments that carried a stamp (sojourn known) */
+	__u64 max_sojourn_us;	/* largest sojourn seen */
 };
 
 struct {
@@ -84,17 +87,9 @@ struct {
 	__type(value, struct khn_stats);
 } khn_stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct khn_vq);
-} khn_vq SEC(".maps");
-
 /* What the parser found in one packet. */
 struct khn_pkt {
 	__u32 l3_off;		/* offset of the IP header */
-	__u32 hdr_len;		/* L2 + L3 + L4 header bytes (repeated per GSO segment) */
 	__u32 segs;		/* segments this skb stands for */
 	__u8 is_data;		/* TCP with payload */
 	__u8 is_v6;
@@ -107,7 +102,7 @@ static __always_inline int khn_parse(struct __sk_buff *skb, struct khn_pkt *p)
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct tcphdr *th;
-	__u32 l4_off;
+	__u32 l4_off, hdr_len;
 
 	if ((void *)(eth + 1) > end)
 		return -1;
@@ -135,16 +130,10 @@ static __always_inline int khn_parse(struct __sk_buff *skb, struct khn_pkt *p)
 	th = data + l4_off;
 	if ((void *)(th + 1) > end || th->doff < 5)
 		return -1;
-	p->hdr_len = l4_off + th->doff * 4;
-	p->is_data = skb->len > p->hdr_len;
+	hdr_len = l4_off + th->doff * 4;
+	p->is_data = skb->len > hdr_len;
 	p->segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
 	return 0;
-}
-
-/* Bytes the qdisc charges for this skb: GSO segments each carry the headers. */
-static __always_inline __u64 khn_wire_len(const struct __sk_buff *skb, const struct khn_pkt *p)
-{
-	return skb->len + (__u64)(p->segs - 1) * p->hdr_len;
 }
 
 /* Does adding n to the counter *c cross a multiple of every? */
@@ -155,27 +144,14 @@ static __always_inline int khn_every(__u64 *c, __u32 n, __u32 every)
 	return every && old / every != (old + n) / every;
 }
 
-/* Enqueue the packet into the virtual queue; return the backlog it sees. */
-static __always_inline __u64 khn_vq_enqueue(const struct khn_cfg *cfg, __u64 len)
+/* How long the segment sat in the queue (us), if it was stamped before it; else -1. */
+static __always_inline __s64 khn_sojourn_us(const struct __sk_buff *skb)
 {
-	__u32 key = 0;
-	struct khn_vq *q = bpf_map_lookup_elem(&khn_vq, &key);
-	__u64 now = bpf_ktime_get_ns(), dt, drained, backlog;
+	__u64 now = bpf_ktime_get_ns();
 
-	if (!q)
-		return 0;
-	bpf_spin_lock(&q->lock);
-	dt = now - q->last_ns;
-	if (dt > KHN_NSEC_PER_SEC)
-		dt = KHN_NSEC_PER_SEC;
-	drained = dt * cfg->rate_Bps / KHN_NSEC_PER_SEC;
-	q->backlog = q->backlog > drained ? q->backlog - drained : 0;
-	q->last_ns = now;
-	if (!cfg->queue_limit || q->backlog + len <= cfg->queue_limit)
-		q->backlog += len;
-	backlog = q->backlog;
-	bpf_spin_unlock(&q->lock);
-	return backlog;
+	if (skb->tstamp_type != BPF_SKB_CLOCK_MONOTONIC || !skb->tstamp || skb->tstamp > now)
+		return -1;
+	return (now - skb->tstamp) / KHN_NSEC_PER_USEC;
 }
 
 /* Set CE in the IP header (ECT was checked by the caller). */
@@ -187,7 +163,7 @@ static __always_inline int khn_set_ce(struct __sk_buff *skb, const struct khn_pk
 		__be16 old_word, new_word;
 		__u8 *w = (__u8 *)&new_word;
 
-		/* the 16-bit word the checksum sees: version/ihl and tos */
+		/* the 16-bit word the checksum covers: version/ihl and tos */
 		if (bpf_skb_load_bytes(skb, p->l3_off, &old_word, sizeof(old_word)))
 			return -1;
 		new_word = old_word;
@@ -196,7 +172,7 @@ static __always_inline int khn_set_ce(struct __sk_buff *skb, const struct khn_pk
 			return -1;
 		return bpf_skb_store_bytes(skb, tos_off, &w[1], 1, 0);
 	}
-	/* IPv6: the traffic class straddles bytes 0 and 1; no checksum */
+	/* IPv6: the traffic class straddles bytes 0 and 1; no header checksum */
 	{
 		__u8 b1;
 
@@ -214,41 +190,65 @@ int khnetem(struct __sk_buff *skb)
 	struct khn_cfg *cfg = bpf_map_lookup_elem(&khn_cfg, &key);
 	struct khn_stats *st = bpf_map_lookup_elem(&khn_stats, &key);
 	struct khn_pkt p = {};
-	__u64 backlog = 0;
-	int mark = 0;
+	__s64 sojourn;
+	int mark;
 
 	if (!cfg || !st)
 		return KHN_TC_ACT_OK;
 	__sync_fetch_and_add(&st->packets, 1);
-	if (khn_parse(skb, &p))
+	if (cfg->stamp) {
+		bpf_skb_set_tstamp(skb, bpf_ktime_get_ns(), BPF_SKB_CLOCK_MONOTONIC);
+		return KHN_TC_ACT_OK;
+	}
+	if (khn_parse(skb, &p) || !p.is_data)
 		return KHN_TC_ACT_OK;
 
-	if (p.is_data) {
-		int drop = khn_every(&st->data_segs, p.segs, cfg->drop_every);
-
-		if (!drop && cfg->drop_ppm)
-			drop = bpf_get_prandom_u32() % KHN_PPM < (__u64)cfg->drop_ppm * p.segs;
-		if (drop) {
-			__sync_fetch_and_add(&st->dropped, p.segs);
-			return KHN_TC_ACT_SHOT;
-		}
+	if (khn_every(&st->data_segs, p.segs, cfg->drop_every) ||
+	    (cfg->drop_ppm && bpf_get_prandom_u32() % KHN_PPM < (__u64)cfg->drop_ppm * p.segs)) {
+		__sync_fetch_and_add(&st->dropped, p.segs);
+		return KHN_TC_ACT_SHOT;
 	}
 
-	if (cfg->mark_backlog) {
-		backlog = khn_vq_enqueue(cfg, khn_wire_len(skb, &p));
-		if (backlog > st->max_backlog)
-			st->max_backlog = backlog;	/* racy maximum: diagnostics only */
+	sojourn = khn_sojourn_us(skb);
+	if (sojourn >= 0) {
+		__sync_fetch_and_add(&st->timed_segs, p.segs);
+		if ((__u64)sojourn > st->max_sojourn_us)
+			st->max_sojourn_us = sojourn;	/* racy maximum: diagnostics only */
 	}
-	if (p.ecn == 0 || p.ecn == KHN_ECN_CE || !p.is_data)
+	if (p.ecn == 0 || p.ecn == KHN_ECN_CE)
 		return KHN_TC_ACT_OK;
-
-	if (khn_every(&st->ect_segs, p.segs, cfg->mark_every))
-		mark = 1;
-	if (cfg->mark_backlog && backlog > cfg->mark_backlog)
+	mark = khn_every(&st->ect_segs, p.segs, cfg->mark_every);
+	if (cfg->mark_sojourn_us && sojourn > (__s64)cfg->mark_sojourn_us)
 		mark = 1;
 	if (mark && !khn_set_ce(skb, &p))
 		__sync_fetch_and_add(&st->marked, p.segs);
 	return KHN_TC_ACT_OK;
+}
+
+/* ACKs seen with snd_ssthresh > TCP_INFINITE_SSTHRESH, by local port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KHN_WATCH_PORTS);
+	__type(key, __u16);
+	__type(value, __u64);
+} khn_bad_ssthresh SEC(".maps");
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(khn_ssthresh_watch, struct sock *sk, struct sk_buff *skb)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	__u64 one = 1, *n;
+	__u16 port;
+
+	if (!tp || tp->snd_ssthresh <= KHN_TCP_INFINITE_SSTHRESH)
+		return 0;
+	port = sk->__sk_common.skc_num;
+	n = bpf_map_lookup_elem(&khn_bad_ssthresh, &port);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&khn_bad_ssthresh, &port, &one, BPF_NOEXIST);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

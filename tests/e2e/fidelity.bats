@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# Congestion-control fidelity: the kh_ modules, run by a real khelpd, behave
+# like what they claim to be through one shared bottleneck (see
+# fidelity_lib.bash: A -- R -- B, tbf 100 Mbit/s with a 50 ms drop-tail
+# queue, khelp_netem behind it). All flows run once, one after the other, in
+# setup_file; each test checks one comparison on the results table, which is
+# printed with the test output.
+#
+# Two settings, each shared by the flows it compares:
+#   loss:  every 300th data segment is dropped, so the loss-based CCs settle
+#          on a window set by their response to loss (the queue never fills)
+#          and every retransmit answers one drop;
+#   queue: no added loss; a loss-based CC fills the 50 ms queue, a
+#          delay-based one should not.
+# CE marking of segments queued longer than 2 ms is on in both; only
+# kh_dctcp negotiates ECN (it asks for it; the others do not), so only it
+# sees the marks.
+# There is no netem: the base RTT is the veths' ~0.1 ms and every RTT above
+# it is queueing delay at the bottleneck. The bottleneck, not the window,
+# limits throughput for any window of a few packets, so the throughput
+# checks catch collapses (stalls, RTOs, a window stuck at its floor), not
+# small differences.
+# A flow whose socket got an ssthresh above TCP_INFINITE_SSTHRESH (a kernel
+# bug with BPF CCs on these machines, see fidelity_lib.bash) is run again; the
+# table keeps the discarded attempt as LABEL~N.
+
+load lib
+load fidelity_lib
+
+FID_KH_CCS="kh_newreno kh_cubic kh_vegas kh_hd kh_chd kh_cdg kh_dctcp"
+
+setup_file() {
+	kh_setup
+	export FID_RESULTS="$TMP/results"
+	# shellcheck disable=SC2086 # a list of names
+	fid_wait_names_free $FID_KH_CCS
+	fid_topology
+	fid_bottleneck
+	kh_server 5201 3>&-
+	cp "$MODS/h_ertt.bpf.o" "$TMP/modules/"
+	for cc in $FID_KH_CCS; do
+		cp "$MODS/$cc.bpf.o" "$TMP/modules/"
+		fid_container "c_$cc" "$cc"
+	done
+	# the receiver of the kh_dctcp flow runs kh_dctcp too: its ACKs echo CE exactly
+	fid_container srv_dctcp kh_dctcp
+	kh_start 3>&-
+	for cc in $FID_KH_CCS; do fid_wait_active "c_$cc"; done
+	fid_wait_active srv_dctcp
+	bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ "$CG/srv_dctcp" \
+		ip netns exec "$NS_B" "$KHTCP" serve "$ADDR_B" 5202 >"$TMP/srv_dctcp.out" 2>&1 3>&- &
+	PIDS+=("$!")
+	kh_until grep -q listening "$TMP/srv_dctcp.out"
+
+	fid_loss 300
+	fid_flow_clean reno - 5201 --cc reno
+	fid_flow_clean kh_newreno "$CG/c_kh_newreno" 5201
+	fid_flow_clean cubic - 5201 --cc cubic
+	fid_flow_clean kh_cubic "$CG/c_kh_cubic" 5201
+	fid_loss 0
+	fid_flow_clean q_newreno "$CG/c_kh_newreno" 5201
+	for cc in kh_vegas kh_hd kh_chd kh_cdg; do
+		fid_flow_clean "q_${cc#kh_}" "$CG/c_$cc" 5201
+	done
+	fid_flow_clean q_dctcp "$CG/c_kh_dctcp" 5202
+	fid_table | sed 's/^/# /' >&3
+}
+
+teardown_file() {
+	BATS_TEST_COMPLETED=1 fid_teardown
+}
+
+# print the rows a test compares (shown when it fails)
+rows() {
+	fid_table | sed -n 1p
+	for l in "$@"; do fid_table | awk -v l="$l" '$1 == l'; done
+}
+
+# a / b within [lo, hi], with the ratio in the output
+check_ratio() {
+	local what="$1" a="$2" b="$3" lo="$4" hi="$5"
+	echo "$what: $a / $b = $(fid_ratio "$a" "$b") (want $lo..$hi)"
+	fid_within "$a" "$b" "$lo" "$hi"
+}
+
+@test "the bottleneck works: a loss-based flow fills the link and the 50 ms queue; every 300th segment is dropped and retransmitted once" {
+	rows q_newreno reno
+	[ "$(fid_get q_newreno cc)" = kh_newreno ]
+	# the link: 100 Mbit/s of frames carry ~95.6 Mbit/s of TCP payload
+	check_ratio "q_newreno goodput / link rate" "$(fid_get q_newreno goodput)" "$FID_RATE_MBIT" 0.85 1.0
+	# the queue: a loss-based CC keeps it at least a third full; what
+	# khelp_netem measures as time in the queue agrees with the queue's size
+	check_ratio "q_newreno median RTT / queue" "$(fid_get q_newreno rtt_med)" "$FID_QUEUE_MS" 0.33 1.2
+	check_ratio "q_newreno longest sojourn / queue" "$(fid_get q_newreno sojourn_max)" "$FID_QUEUE_MS" 0.8 1.2
+	# the loss program drops 1 in 300 data segments, and each loss (its own or
+	# the tbf's) is retransmitted once by the kernel's reno
+	check_ratio "reno data segments per drop" \
+		"$(awk -v b="$(fid_get reno goodput)" -v s="$FID_SECONDS" 'BEGIN { print b * 1e6 / 8 * s / 1448 }')" \
+		"$(fid_get reno drops)" 200 400
+	check_ratio "reno retransmits per loss" "$(fid_get reno retrans)" \
+		"$(($(fid_get reno drops) + $(fid_get reno qdrops)))" 0.9 1.5
+	[ "$(fid_get q_newreno drops)" -eq 0 ]
+	# the ssthresh watch: the kernel's own CCs never get an impossible ssthresh
+	[ "$(fid_get reno bad_ssthresh)" -eq 0 ]
+	[ "$(fid_get cubic bad_ssthresh)" -eq 0 ]
+}
+
+@test "kh_newreno vs the kernel's reno through the same lossy bottleneck: throughput, retransmits, window" {
+	rows kh_newreno reno
+	[ "$(fid_get kh_newreno cc)" = kh_newreno ]
+	[ "$(fid_get reno cc)" = reno ]
+	check_ratio "goodput" "$(fid_get kh_newreno goodput)" "$(fid_get reno goodput)" 0.8 1.25
+	check_ratio "retransmits" "$(fid_get kh_newreno retrans)" "$(fid_get reno retrans)" 0.5 2.0
+	# the queue a flow keeps is its window (the path's BDP is below one
+	# packet): halving and +1 per RTT settle on the same window under 1/300 loss
+	check_ratio "median RTT (window)" "$(fid_get kh_newreno rtt_med)" "$(fid_get reno rtt_med)" 0.6 1.6
+}
+
+@test "kh_cubic vs the kernel's cubic through the same lossy bottleneck: throughput, retransmits; window in the TCP-friendly region" {
+	rows kh_cubic cubic reno
+	[ "$(fid_get kh_cubic cc)" = kh_cubic ]
+	[ "$(fid_get cubic cc)" = cubic ]
+	check_ratio "goodput" "$(fid_get kh_cubic goodput)" "$(fid_get cubic goodput)" 0.8 1.25
+	check_ratio "retransmits" "$(fid_get kh_cubic retrans)" "$(fid_get cubic retrans)" 0.5 2.0
+	# at a ~2 ms RTT CUBIC runs in its TCP-friendly region, where RFC 8312
+	# (and FreeBSD's cubic) give Reno's average window. The kernel's cubic keeps
+	# a smaller one here (see the table), so the window is compared with reno's.
+	check_ratio "median RTT (window) vs reno's" "$(fid_get kh_cubic rtt_med)" "$(fid_get reno rtt_med)" 0.6 1.6
+}
+
+# delay_based ROW CC MAX: median RTT under load at most MAX x kh_newreno's, and
+# at least half of kh_newreno's goodput
+delay_based() {
+	rows "$1" q_newreno
+	[ "$(fid_get "$1" cc)" = "$2" ]
+	check_ratio "$2 median RTT vs kh_newreno's" "$(fid_get "$1" rtt_med)" "$(fid_get q_newreno rtt_med)" 0 "$3"
+	check_ratio "$2 goodput vs kh_newreno's" "$(fid_get "$1" goodput)" "$(fid_get q_newreno goodput)" 0.5 2
+}
+
+@test "kh_vegas holds a few packets of queue where kh_newreno fills it, and still uses the link" {
+	# alpha..beta = 1..3 packets of queue: ~0.1-0.4 ms at 100 Mbit/s
+	delay_based q_vegas kh_vegas 0.1
+}
+
+@test "kh_hd keeps the queue below its 20 ms threshold where kh_newreno fills it, and still uses the link" {
+	delay_based q_hd kh_hd 0.5
+	check_ratio "kh_hd median RTT vs queue_threshold (20 ms)" "$(fid_get q_hd rtt_med)" 20 0 1
+}
+
+@test "kh_chd keeps the queue below its 20 ms threshold where kh_newreno fills it, and still uses the link" {
+	delay_based q_chd kh_chd 0.5
+	check_ratio "kh_chd median RTT vs queue_threshold (20 ms)" "$(fid_get q_chd rtt_med)" 20 0 1
+}
+
+@test "kh_cdg keeps the queue shorter than kh_newreno's, and still uses the link" {
+	# delay gradients have no target delay: CDG settles where its per-RTT
+	# backoff probability balances growth, well below a full 50 ms queue
+	delay_based q_cdg kh_cdg 0.7
+}
+
+@test "kh_dctcp negotiates ECN and its receiver echoes CE; kh_newreno, which does not ask for ECN, never sees the marks" {
+	rows q_dctcp q_newreno
+	[ "$(fid_get q_dctcp cc)" = kh_dctcp ]
+	echo "CE marks $(fid_get q_dctcp marks), deliveries ACKed with ECE $(fid_get q_dctcp ce)"
+	[ "$(fid_get q_dctcp marks)" -gt 100 ]
+	[ "$(fid_get q_dctcp ce)" -gt 100 ]
+	[ "$(fid_get q_newreno ce)" -eq 0 ]
+	check_ratio "kh_dctcp goodput vs kh_newreno's" "$(fid_get q_dctcp goodput)" "$(fid_get q_newreno goodput)" 0.7 2
+}
+
+@test "kh_dctcp holds the queue at the CE marking threshold and never overflows it" {
+	rows q_dctcp q_dctcp~1 q_dctcp~2 q_newreno
+	# A BPF CC's flow hit by the kernel's ssthresh corruption (see
+	# fidelity_lib.bash) bursts into the full queue whatever the CC does.
+	# kh_dctcp calls ssthresh() on every CE episode, hundreds of times a
+	# second, and is hit in about 6 flows of 10; fid_flow_clean tried FID_TRIES.
+	if [ "$(fid_get q_dctcp bad_ssthresh)" -gt 0 ]; then
+		skip "kernel bug, not kh_dctcp: all $FID_TRIES kh_dctcp flows had ssthresh > TCP_INFINITE_SSTHRESH ($(fid_get q_dctcp bad_ssthresh) ACKs in the last; 0x81104110, a stale kernel stack word, while the CC's ssthresh() returned ~17)"
+	fi
+	# CE marks from 2 ms of queueing on: the 50 ms queue never fills
+	[ "$(fid_get q_dctcp qdrops)" -eq 0 ]
+	check_ratio "kh_dctcp median RTT vs kh_newreno's" "$(fid_get q_dctcp rtt_med)" "$(fid_get q_newreno rtt_med)" 0 0.3
+	check_ratio "kh_dctcp p90 RTT vs kh_newreno's median" "$(fid_get q_dctcp rtt_p90)" "$(fid_get q_newreno rtt_med)" 0 0.3
+}

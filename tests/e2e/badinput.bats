@@ -14,7 +14,7 @@ setup() {
 	EOF
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_start
-	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[0].modules == [\"kt_conn\"]'"
+	kh_wait_modules web '["kt_conn"]'
 }
 
 teardown() { kh_teardown; }

@@ -26,7 +26,7 @@ conn_port() { kh_wait_line "$1" local; }
 	[[ "$output" == *"unknown module 'h_ertt'"* ]]
 
 	cp "$MODS/h_ertt.bpf.o" "$TMP/modules/"
-	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"web\" and .state == \"active\")'"
+	kh_wait_modules web '["h_ertt"]'
 
 	kh_server 5201
 	kh_client "$APP" "$TMP/in.out" 5201 --seconds 3 --hold 3
@@ -68,7 +68,7 @@ conn_port() { kh_wait_line "$1" local; }
 	EOF
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_start
-	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[0].modules == [\"kt_conn\"]'"
+	kh_wait_modules web '["kt_conn"]'
 	bpftool prog show name kt_conn | grep -q sock_ops
 	bpftool cgroup show "$APP" | grep -q kt_conn
 	bpftool cgroup tree "$CG" | grep -q kt_conn
@@ -94,7 +94,7 @@ conn_port() { kh_wait_line "$1" local; }
 	EOF
 	cp "$TESTMODS/kt_conn.bpf.o" "$MODS/h_ertt.bpf.o" "$TMP/modules/"
 	kh_start
-	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"web\" and .state == \"active\")'"
+	kh_wait_modules web '["kt_conn"]'
 	# a container without modules has no program on its cgroup
 	[ -z "$(bpftool cgroup show "$BARE")" ]
 	kh_server 5201
@@ -117,7 +117,7 @@ conn_port() { kh_wait_line "$1" local; }
 	[tcp]
 	helpers = h_ertt
 	EOF
-	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"web\" and .modules == [\"h_ertt\"])'"
+	kh_wait_modules web '["h_ertt"]'
 	kh_client "$APP" "$TMP/c.out" 5201 --seconds 1
 	wait "$LAST_PID"
 	hruns="$(kh_prog h_ertt | jq '.run_cnt')"
@@ -135,7 +135,7 @@ conn_port() { kh_wait_line "$1" local; }
 	cp "$TESTMODS/kt_dep.bpf.o" "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_start
 	# kt_conn came as a dependency and is attached before kt_dep
-	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[0].modules == [\"kt_conn\", \"kt_dep\"]'"
+	kh_wait_modules web '["kt_conn","kt_dep"]'
 	kh_server 5201
 	kh_client "$APP" "$TMP/a.out" 5201 --seconds 1 --hold 3
 	port="$(conn_port "$TMP/a.out")"
@@ -163,12 +163,12 @@ conn_port() { kh_wait_line "$1" local; }
 	EOF
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_start
-	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[0].modules == [\"kt_conn\"]'"
+	kh_wait_modules web '["kt_conn"]'
 	kh_stop
 	# hooks keep running while khelpd is down
 	[ "$(bpftool -j cgroup show "$APP" | jq length)" -eq 1 ]
 	kh_start
-	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[0].modules == [\"kt_conn\"]'"
+	kh_wait_modules web '["kt_conn"]'
 	[ "$(bpftool -j cgroup show "$APP" | jq length)" -eq 1 ]
 	bpftool cgroup show "$APP" | grep -q kt_conn
 }

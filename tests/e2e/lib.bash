@@ -119,6 +119,12 @@ kh_wait_line() {
 
 kh_policy() { cat >"$TMP/policies/$1.conf"; }
 
+# kh_modules_of CONTAINER: its attached modules as compact JSON; kh_wait_modules CONTAINER JSON
+kh_modules_of() { "$KHELPCTL" -j containers | jq -c --arg n "$1" '.[] | select(.name == $n) | .modules'; }
+kh_wait_modules() {
+	kh_until bash -c "[ \"\$('$KHELPCTL' -j containers | jq -c --arg n '$1' '.[] | select(.name == \$n) | .modules')\" = '$2' ]"
+}
+
 # kh_prog MODULE [PIN]: bpftool's JSON for this khelpd's program of MODULE (by pin, not by
 # name: other khelpds may have loaded a module of the same name)
 kh_prog() { bpftool -j prog show pinned "$BPFFS/modules/$1/${2:-sockops}"; }

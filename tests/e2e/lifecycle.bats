@@ -22,9 +22,6 @@ policy() {
 	mv "$TMP/policies/$name.conf.tmp" "$TMP/policies/$name.conf"
 }
 
-# modules_of CONTAINER: its attached modules as a JSON array
-modules_of() { "$KHELPCTL" -j containers | jq -c --arg n "$1" '.[] | select(.name == $n) | .modules'; }
-wait_modules() { kh_until bash -c "[ \"\$('$KHELPCTL' -j containers | jq -c --arg n '$1' '.[] | select(.name == \$n) | .modules')\" = '$2' ]"; }
 
 # connect CGROUP: open a connection held for a while; prints its local port
 connect() {
@@ -45,9 +42,9 @@ wait_row() { kh_until bash -c "[ -n \"\$('$KHELPCTL' -j conns | jq -c --arg p '$
 	policy b "$B" kt_conn
 	policy c "$C" "h_ertt, kt_dep"
 	kh_start
-	wait_modules a '["h_ertt"]'
-	wait_modules b '["kt_conn"]'
-	wait_modules c '["h_ertt","kt_conn","kt_dep"]'
+	kh_wait_modules a '["h_ertt"]'
+	kh_wait_modules b '["kt_conn"]'
+	kh_wait_modules c '["h_ertt","kt_conn","kt_dep"]'
 	pa="$(connect "$A")"; pb="$(connect "$B")"; pc="$(connect "$C")"; po="$(connect -)"
 	wait_row "$pa"; wait_row "$pb"; wait_row "$pc"
 	[ "$(row_mods "$pa")" = '["h_ertt"]' ]
@@ -59,9 +56,9 @@ wait_row() { kh_until bash -c "[ -n \"\$('$KHELPCTL' -j conns | jq -c --arg p '$
 	links_c="$(bpftool -j cgroup show "$C" | jq -c '[.[].id]')"
 	# change b only
 	policy b "$B" h_ertt
-	wait_modules b '["h_ertt"]'
-	[ "$(modules_of a)" = '["h_ertt"]' ]
-	[ "$(modules_of c)" = '["h_ertt","kt_conn","kt_dep"]' ]
+	kh_wait_modules b '["h_ertt"]'
+	[ "$(kh_modules_of a)" = '["h_ertt"]' ]
+	[ "$(kh_modules_of c)" = '["h_ertt","kt_conn","kt_dep"]' ]
 	[ "$(bpftool -j cgroup show "$A" | jq -c '[.[].id]')" = "$links_a" ]
 	[ "$(bpftool -j cgroup show "$C" | jq -c '[.[].id]')" = "$links_c" ]
 	pb2="$(connect "$B")"
@@ -79,7 +76,7 @@ broken_edit() {
 	err="$("$KHELPCTL" -j containers | jq -r '.[] | select(.name == "web") | .error')"
 	echo "error: $err"
 	[[ "$err" == *"$pattern"* ]]
-	[ "$(modules_of web)" = '["kt_conn"]' ]
+	[ "$(kh_modules_of web)" = '["kt_conn"]' ]
 	# a connection opened after the failed edit still gets the previous policy
 	p="$(connect "$W" 10)"
 	wait_row "$p"
@@ -96,7 +93,7 @@ broken_edit() {
 	cp "$TESTMODS/kt_conn.bpf.o" "$MODS/h_ertt.bpf.o" "$TMP/modules/"
 	policy web "$W" kt_conn "[kt_conn]" "weight = 9"
 	kh_start
-	wait_modules web '["kt_conn"]'
+	kh_wait_modules web '["kt_conn"]'
 	rel="${W#$CGROOT/}"
 	broken_edit "web.conf:3: [container] unknown key 'cgroupp'" <<-EOF
 	[container]
@@ -147,7 +144,7 @@ broken_edit() {
 	policy other "$W" h_ertt
 	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"other\" and .error != null)'"
 	"$KHELPCTL" -j containers | jq -r '.[] | select(.name == "other") | .error' | grep -q "already the cgroup of container web"
-	[ "$(modules_of web)" = '["kt_conn"]' ]
+	[ "$(kh_modules_of web)" = '["kt_conn"]' ]
 	# policy check validates without applying, with the same messages
 	printf '[container]\ncgroup = %s\n[tcp]\nhelpers = kt_conn\n[kt_conn]\nweight = 0\n' "$rel" >"$TMP/check.conf"
 	run "$KHELPCTL" policy check "$TMP/check.conf"
@@ -156,7 +153,7 @@ broken_edit() {
 	printf '[container]\ncgroup = %s\n[tcp]\nhelpers = kt_conn\n' "${O#$CGROOT/}" >"$TMP/check.conf"
 	run "$KHELPCTL" policy check "$TMP/check.conf"
 	[ "$status" -eq 0 ]
-	[ "$(modules_of web)" = '["kt_conn"]' ]
+	[ "$(kh_modules_of web)" = '["kt_conn"]' ]
 }
 
 @test "unload is refused while a connection holds the module's data; --drain finishes when it closes" {
@@ -164,7 +161,7 @@ broken_edit() {
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	policy web "$W" kt_conn
 	kh_start
-	wait_modules web '["kt_conn"]'
+	kh_wait_modules web '["kt_conn"]'
 	prog_id="$(kh_prog kt_conn | jq .id)"
 	kh_client "$W" "$TMP/held.out" 5201 --bytes 1000 --hold 60
 	holder=$LAST_PID
@@ -201,13 +198,13 @@ broken_edit() {
 	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '[.[] | select(.name == \"a\" or .name == \"b\") | .state] == [\"invalid\", \"invalid\"]'"
 	"$KHELPCTL" -j containers | jq -e '.[] | select(.name == "late" and .state == "invalid")'
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
-	wait_modules a '["kt_conn"]'
-	wait_modules b '["kt_conn"]'
+	kh_wait_modules a '["kt_conn"]'
+	kh_wait_modules b '["kt_conn"]'
 	bpftool cgroup show "$A" | grep -q kt_conn
 	bpftool cgroup show "$B" | grep -q kt_conn
 	"$KHELPCTL" -j containers | jq -e '.[] | select(.name == "late" and .state == "waiting-for-cgroup")'
 	mkdir "$CG/late"
-	wait_modules late '["kt_conn"]'
+	kh_wait_modules late '["kt_conn"]'
 	bpftool cgroup show "$CG/late" | grep -q kt_conn
 	# per-container init ran once per container, in the module (FreeBSD per-vnet init)
 	kh_bss kt_conn
@@ -215,7 +212,7 @@ broken_edit() {
 	kh_bss kt_conn | jq -e '.. | objects | select(has("container_inits")) | select(.container_inits == 3)'
 	# the container goes: its modules are torn down
 	rm "$TMP/policies/late.conf"
-	wait_modules a '["kt_conn"]'
+	kh_wait_modules a '["kt_conn"]'
 	kh_until bash -c "[ -z \"\$(bpftool cgroup show '$CG/late')\" ]"
 	kh_bss kt_conn | jq -e '.. | objects | select(has("container_destroys")) | select(.container_destroys == 1)'
 }
@@ -231,7 +228,7 @@ broken_edit() {
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.name == \"kt_dep\" and .state == \"active\")'"
 	policy web "$W" kt_dep
-	wait_modules web '["kt_conn","kt_dep"]'
+	kh_wait_modules web '["kt_conn","kt_dep"]'
 	# kt_conn is held by the container and by kt_dep
 	"$KHELPCTL" -j modules | jq -e '.[] | select(.name == "kt_conn" and .refcount == 2 and .holders == ["container web", "module kt_dep"])'
 }
@@ -242,8 +239,8 @@ broken_edit() {
 	policy a "$A" kt_conn "[kt_conn]" "weight = 11"
 	policy b "$B" kt_conn
 	kh_start
-	wait_modules a '["kt_conn"]'
-	wait_modules b '["kt_conn"]'
+	kh_wait_modules a '["kt_conn"]'
+	kh_wait_modules b '["kt_conn"]'
 	[ "$("$KHELPCTL" -j param get a kt_conn weight | jq .weight)" -eq 11 ]
 	[ "$("$KHELPCTL" -j param get b kt_conn | jq .weight)" -eq 7 ]
 	pa="$(connect "$A")"; pb="$(connect "$B")"
@@ -268,7 +265,7 @@ broken_edit() {
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	policy web "$W" kt_conn
 	kh_start
-	wait_modules web '["kt_conn"]'
+	kh_wait_modules web '["kt_conn"]'
 	link_before="$(bpftool -j cgroup show "$W" | jq '.[0].id')"
 	p1="$(connect "$W")"
 	wait_row "$p1"
@@ -295,7 +292,7 @@ broken_edit() {
 	# written behind inotify's back (no close-write seen before start of watch is impossible, so force a rescan)
 	policy web "$W" kt_conn
 	kill -HUP "$KHELPD_PID"
-	wait_modules web '["kt_conn"]'
+	kh_wait_modules web '["kt_conn"]'
 	rm "$TMP/policies/web.conf"
 	kh_until bash -c "[ -z \"\$(bpftool cgroup show '$W')\" ]"
 	[ ! -e "$BPFFS/containers/web" ]

@@ -186,6 +186,21 @@ static __always_inline void khcc_post_recovery(struct sock *sk)
  * the packets ACKed, congestion avoidance by one packet per cwnd ACKed.
  * Called from cong_avoid, i.e. never in recovery.
  */
+/*
+ * FreeBSD NewReno's handling of the two events every khelp CC shares:
+ * an RTO (CC_RTO: the ssthresh of a timeout) and the end of recovery
+ * (post_recovery). Modules do their own bookkeeping first, then call this.
+ */
+static __always_inline void khcc_newreno_cwnd_event(struct sock *sk, enum tcp_ca_event ev)
+{
+	struct tcp_sock *tp = khcc_tp(sk);
+
+	if (ev == CA_EVENT_LOSS)
+		tp->snd_ssthresh = khcc_rto_ssthresh(tp);
+	else if (ev == CA_EVENT_COMPLETE_CWR)
+		khcc_post_recovery(sk);
+}
+
 static __always_inline void khcc_newreno_increase(struct sock *sk, __u32 acked)
 {
 	struct tcp_sock *tp = khcc_tp(sk);

@@ -450,23 +450,12 @@ __u32 BPF_PROG(kh_cdg_ssthresh, struct sock *sk)
 SEC("struct_ops")
 void BPF_PROG(kh_cdg_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 {
-	struct tcp_sock *tp = khcc_tp(sk);
 	struct cdg *d;
 
-	switch (ev) {
-	case CA_EVENT_LOSS:
-		/* CC_RTO: NewReno's. */
-		d = cdg_data(sk);
-		if (d)
-			d->shadow_w = d->saved_shadow_w;
-		tp->snd_ssthresh = khcc_rto_ssthresh(tp);
-		break;
-	case CA_EVENT_COMPLETE_CWR:
-		khcc_post_recovery(sk);
-		break;
-	default:
-		break;
-	}
+	/* CC_RTO: back to the shadow window saved at the last congestion signal */
+	if (ev == CA_EVENT_LOSS && (d = cdg_data(sk)))
+		d->shadow_w = d->saved_shadow_w;
+	khcc_newreno_cwnd_event(sk, ev);
 }
 
 SEC("struct_ops")

@@ -246,20 +246,11 @@ SEC("struct_ops")
 void BPF_PROG(kh_chd_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 {
 	struct kh_chd *ca = chd_ca(sk);
-	struct tcp_sock *tp = khcc_tp(sk);
 
-	switch (ev) {
-	case CA_EVENT_LOSS:
-		/* CC_RTO: NewReno's. */
+	/* CC_RTO: back to the shadow window saved at the last congestion signal */
+	if (ev == CA_EVENT_LOSS)
 		ca->shadow_w = ca->saved_shadow_w;
-		tp->snd_ssthresh = khcc_rto_ssthresh(tp);
-		break;
-	case CA_EVENT_COMPLETE_CWR:
-		khcc_post_recovery(sk);
-		break;
-	default:
-		break;
-	}
+	khcc_newreno_cwnd_event(sk, ev);
 }
 
 SEC("struct_ops")

@@ -107,18 +107,7 @@ __u32 BPF_PROG(kh_hd_ssthresh, struct sock *sk)
 SEC("struct_ops")
 void BPF_PROG(kh_hd_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 {
-	struct tcp_sock *tp = khcc_tp(sk);
-
-	switch (ev) {
-	case CA_EVENT_LOSS:
-		tp->snd_ssthresh = khcc_rto_ssthresh(tp);
-		break;
-	case CA_EVENT_COMPLETE_CWR:
-		khcc_post_recovery(sk);
-		break;
-	default:
-		break;
-	}
+	khcc_newreno_cwnd_event(sk, ev);
 }
 
 SEC("struct_ops")

@@ -283,23 +283,12 @@ SEC("struct_ops")
 void BPF_PROG(kh_newreno_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 {
 	struct kh_newreno *ca = nr_ca(sk);
-	struct tcp_sock *tp = khcc_tp(sk);
 
-	switch (ev) {
-	case CA_EVENT_LOSS:
-		/* CC_RTO: the ssthresh() just made was for an RTO. */
+	if (ev == CA_EVENT_LOSS)	/* CC_RTO: the ssthresh() just made was for an RTO */
 		ca->flags = ca->saved_flags & ~NR_ECE;
-		tp->snd_ssthresh = khcc_rto_ssthresh(tp);
-		break;
-	case CA_EVENT_COMPLETE_CWR:
-		khcc_post_recovery(sk);
-		break;
-	case CA_EVENT_CWND_RESTART:
+	else if (ev == CA_EVENT_CWND_RESTART)
 		ca->flags |= NR_IDLE_RESTART;
-		break;
-	default:
-		break;
-	}
+	khcc_newreno_cwnd_event(sk, ev);
 }
 
 /* CC_RTO_ERR: Linux restores ssthresh; cwnd goes back to its prior value. */

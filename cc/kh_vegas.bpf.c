@@ -115,20 +115,10 @@ __u32 BPF_PROG(kh_vegas_ssthresh, struct sock *sk)
 SEC("struct_ops")
 void BPF_PROG(kh_vegas_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 {
-	struct tcp_sock *tp = khcc_tp(sk);
-
-	switch (ev) {
-	case CA_EVENT_LOSS:
-		/* RTO: cwnd restarts below ssthresh, so slow start is on. */
-		tp->snd_ssthresh = khcc_rto_ssthresh(tp);
+	/* RTO: cwnd restarts below ssthresh, so slow start is on. */
+	if (ev == CA_EVENT_LOSS)
 		vegas_ca(sk)->slow_start_toggle = 1;
-		break;
-	case CA_EVENT_COMPLETE_CWR:
-		khcc_post_recovery(sk);
-		break;
-	default:
-		break;
-	}
+	khcc_newreno_cwnd_event(sk, ev);
 }
 
 SEC("struct_ops")

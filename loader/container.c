@@ -248,7 +248,7 @@ static void att__release(struct daemon *d, const struct container *c, const stru
 
 /*
  * Apply policy np to container c (np is validated). 0, or -errno with err set
- * and c unchanged. -ENOENT: the cgroup does not exist.
+ * and c unchanged. -ENOENT means exactly one thing: the cgroup does not exist.
  */
 static int container__apply(struct daemon *d, struct container *c, const struct policy *np, char *err,
 			    size_t errlen)
@@ -280,12 +280,12 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 	if (np->netns[0] && (ret = netns__cookie(np->netns, &tmp.netns_cookie))) {
 		snprintf(err, errlen, "%s:%d: [container] netns: %s: %s", np->path, np->netns_line, np->netns,
 			 strerror(-ret));
-		return ret;
+		return -EINVAL;	/* -ENOENT is kept for a missing cgroup */
 	}
 	n = container__closure(d, np, want, CONTAINER_MAX_MODULES, why, sizeof(why));
 	if (n < 0) {
 		snprintf(err, errlen, "%s: %s", np->path, why);
-		return n;
+		return -EINVAL;
 	}
 	cgfd = open(tmp.cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {
@@ -459,7 +459,7 @@ int container__policy_changed(struct daemon *d, const char *path, char *err, siz
 	struct policy *p = malloc(sizeof(*p));
 	char name[POLICY_NAME_MAX];
 	struct container *c;
-	int ret, fresh = 0;
+	int ret;
 
 	if (!p)
 		return -ENOMEM;
@@ -469,49 +469,43 @@ int container__policy_changed(struct daemon *d, const char *path, char *err, siz
 		return -EINVAL;
 	}
 	c = container__find(d, name);
-	if (!c) {
+	if (!c)
 		c = container__new(d, name);
-		fresh = 1;
-	}
 	if (!c) {
 		free(p);
 		return -ENOMEM;
 	}
 	ret = policy__load_validated(d, path, p, err, errlen);
-	if (!ret && c->state == CT_ACTIVE && !memcmp(&c->pol, p, sizeof(*p))) {
-		/* same policy: re-apply only to pick up modules that changed */
+	if (!ret) {
+		int same = c->state == CT_ACTIVE && !memcmp(&c->pol, p, sizeof(*p));
 		unsigned int before = c->natt;
 
 		ret = container__apply(d, c, p, err, errlen);
-		if (!ret && before == c->natt) {
+		if (!ret) {
+			/* an unchanged file is re-applied to pick up modules that changed */
+			if (!same || before != c->natt)
+				pr_info("container %s: policy %s applied (%u module%s)\n", name, path, c->natt,
+					c->natt == 1 ? "" : "s");
 			free(p);
 			return 0;
 		}
-	} else if (!ret) {
-		ret = container__apply(d, c, p, err, errlen);
+		if (ret == -ENOENT && c->state != CT_ACTIVE) {
+			/* a new policy whose cgroup is not there yet: picked up when it appears */
+			c->pol = *p;
+			c->state = CT_WAITING;
+			snprintf(c->error, sizeof(c->error), "%s", err);
+			pr_info("container %s waits for its cgroup: %s\n", name, err);
+			free(p);
+			return 0;
+		}
 	}
-	if (ret == -ENOENT && (fresh || c->state != CT_ACTIVE) && !strstr(err, "not loaded") &&
-	    strstr(err, "does not exist")) {
-		/* a new policy whose cgroup is not there yet: picked up when it appears */
-		c->pol = *p;
-		c->state = CT_WAITING;
-		snprintf(c->error, sizeof(c->error), "%s", err);
-		pr_info("container %s waits for its cgroup: %s\n", name, err);
-		free(p);
-		return 0;
-	}
-	if (ret) {
-		snprintf(c->error, sizeof(c->error), "%s", err);
-		if (c->state == CT_ACTIVE)
-			pr_warn("policy %s rejected, previous policy stays in force: %s\n", path, err);
-		else
-			pr_warn("policy %s rejected: %s\n", path, err);
-		free(p);
-		return ret;
-	}
-	pr_info("container %s: policy %s applied (%u module%s)\n", name, path, c->natt, c->natt == 1 ? "" : "s");
+	snprintf(c->error, sizeof(c->error), "%s", err);
+	if (c->state == CT_ACTIVE)
+		pr_warn("policy %s rejected, previous policy stays in force: %s\n", path, err);
+	else
+		pr_warn("policy %s rejected: %s\n", path, err);
 	free(p);
-	return 0;
+	return ret;
 }
 
 int container__policy_removed(struct daemon *d, const char *name)

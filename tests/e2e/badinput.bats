@@ -6,12 +6,7 @@ load lib
 setup() {
 	kh_setup
 	APP="$(kh_cgroup app)"
-	kh_policy web <<-EOF
-	[container]
-	cgroup = ${APP#$CGROOT/}
-	[tcp]
-	helpers = kt_conn
-	EOF
+	kh_write_policy web "$APP" "helpers = kt_conn"
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_start
 	kh_wait_modules web '["kt_conn"]'

@@ -15,12 +15,7 @@ teardown() { kh_teardown; }
 conn_port() { kh_wait_line "$1" local; }
 
 @test "h_ertt dropped while khelpd runs measures connections of its container only" {
-	kh_policy web <<-EOF
-	[container]
-	cgroup = ${APP#$CGROOT/}
-	[tcp]
-	helpers = h_ertt
-	EOF
+	kh_write_policy web "$APP" "helpers = h_ertt"
 	kh_start
 	run "$KHELPCTL" containers
 	[[ "$output" == *"unknown module 'h_ertt'"* ]]
@@ -60,12 +55,7 @@ conn_port() { kh_wait_line "$1" local; }
 }
 
 @test "bpftool shows the attached module by name: prog, cgroup, link and pins" {
-	kh_policy web <<-EOF
-	[container]
-	cgroup = ${APP#$CGROOT/}
-	[tcp]
-	helpers = kt_conn
-	EOF
+	kh_write_policy web "$APP" "helpers = kt_conn"
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_start
 	kh_wait_modules web '["kt_conn"]'
@@ -74,7 +64,7 @@ conn_port() { kh_wait_line "$1" local; }
 	bpftool cgroup tree "$CG" | grep -q kt_conn
 	prog_id="$(kh_prog kt_conn | jq '.id')"
 	bpftool -j link show | jq -e --argjson id "$prog_id" '.[] | select(.prog_id == $id and .type == "cgroup")'
-	[ -e "$BPFFS/modules/kt_conn/kt_conn" ] || [ -e "$BPFFS/modules/kt_conn/sockops" ]
+	[ "$(bpftool -j prog show pinned "$BPFFS/modules/kt_conn/sockops" | jq -r .name)" = kt_conn ]
 	[ -e "$BPFFS/modules/kt_conn/data" ]
 	[ -e "$BPFFS/containers/web/kt_conn" ]
 	bpftool link show pinned "$BPFFS/containers/web/kt_conn" | grep -q cgroup
@@ -82,12 +72,7 @@ conn_port() { kh_wait_line "$1" local; }
 
 @test "zero cost: per-packet callbacks stay off unless a module hooks them; no modules, no program" {
 	BARE="$(kh_cgroup bare)"
-	kh_policy web <<-EOF
-	[container]
-	cgroup = ${APP#$CGROOT/}
-	[tcp]
-	helpers = kt_conn
-	EOF
+	kh_write_policy web "$APP" "helpers = kt_conn"
 	kh_policy bare <<-EOF
 	[container]
 	cgroup = ${BARE#$CGROOT/}
@@ -111,12 +96,7 @@ conn_port() { kh_wait_line "$1" local; }
 	[ "$segs" -gt 1000 ]
 	[ "$runs" -ge 1 ] && [ "$runs" -le 16 ]
 	# the same transfer under a per-packet hook (h_ertt, in another container) does run per packet
-	kh_policy web <<-EOF
-	[container]
-	cgroup = ${APP#$CGROOT/}
-	[tcp]
-	helpers = h_ertt
-	EOF
+	kh_write_policy web "$APP" "helpers = h_ertt"
 	kh_wait_modules web '["h_ertt"]'
 	kh_client "$APP" "$TMP/c.out" 5201 --seconds 1
 	wait "$LAST_PID"
@@ -126,12 +106,7 @@ conn_port() { kh_wait_line "$1" local; }
 }
 
 @test "a dependent module reads its dependency's per-connection data: one shared map" {
-	kh_policy web <<-EOF
-	[container]
-	cgroup = ${APP#$CGROOT/}
-	[tcp]
-	helpers = kt_dep
-	EOF
+	kh_write_policy web "$APP" "helpers = kt_dep"
 	cp "$TESTMODS/kt_dep.bpf.o" "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_start
 	# kt_conn came as a dependency and is attached before kt_dep
@@ -155,12 +130,7 @@ conn_port() { kh_wait_line "$1" local; }
 }
 
 @test "khelpd restarted adopts pinned attachments instead of attaching twice" {
-	kh_policy web <<-EOF
-	[container]
-	cgroup = ${APP#$CGROOT/}
-	[tcp]
-	helpers = kt_conn
-	EOF
+	kh_write_policy web "$APP" "helpers = kt_conn"
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_start
 	kh_wait_modules web '["kt_conn"]'

@@ -119,6 +119,18 @@ kh_wait_line() {
 
 kh_policy() { cat >"$TMP/policies/$1.conf"; }
 
+# kh_write_policy NAME CGROUP_DIR TCP_LINE [LINE...]: a policy file, written atomically
+# (rename), e.g. kh_write_policy web "$APP" "helpers = kt_conn" "[kt_conn]" "weight = 9"
+kh_write_policy() {
+	local name="$1" cg="$2" tcp="$3"
+	shift 3
+	{
+		printf '[container]\ncgroup = %s\n[tcp]\n%s\n' "${cg#$CGROOT/}" "$tcp"
+		for line in "$@"; do printf '%s\n' "$line"; done
+	} >"$TMP/policies/.$name.conf.tmp"
+	mv "$TMP/policies/.$name.conf.tmp" "$TMP/policies/$name.conf"
+}
+
 # kh_modules_of CONTAINER: its attached modules as compact JSON; kh_wait_modules CONTAINER JSON
 kh_modules_of() { "$KHELPCTL" -j containers | jq -c --arg n "$1" '.[] | select(.name == $n) | .modules'; }
 kh_wait_modules() {

@@ -11,17 +11,8 @@ setup() {
 
 teardown() { kh_teardown; }
 
-# policy NAME CGROUP_DIR HELPERS [EXTRA...]: write a policy file
-policy() {
-	local name="$1" cg="$2" helpers="$3"
-	shift 3
-	{
-		printf '[container]\ncgroup = %s\n[tcp]\nhelpers = %s\n' "${cg#$CGROOT/}" "$helpers"
-		for line in "$@"; do printf '%s\n' "$line"; done
-	} >"$TMP/policies/$name.conf.tmp"
-	mv "$TMP/policies/$name.conf.tmp" "$TMP/policies/$name.conf"
-}
-
+# policy NAME CGROUP_DIR HELPERS [EXTRA...]
+policy() { kh_write_policy "$1" "$2" "helpers = $3" "${@:4}"; }
 
 # connect CGROUP: open a connection held for a while; prints its local port
 connect() {

@@ -15,7 +15,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test unit e2e fuzz bench clean install-deps
+.PHONY: all deps run test unit e2e fuzz bench clean install-deps _run _test _fuzz _bench
 
 BIN := $(OUTPUT)/bin
 MODOUT := $(OUTPUT)/modules
@@ -26,9 +26,11 @@ BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_x86 -mcpu=v3 -Wall -Werror \
 	$(INCLUDES) -idirafter /usr/include -idirafter /usr/include/x86_64-linux-gnu
 # -Wno-format-truncation: paths are built into PATH_MAX buffers; a truncated one fails
 # at open()/stat() with a clear error, which is the check that matters.
-USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
+# pkg-config runs when a recipe uses these ('=', not ':='): on a fresh machine the
+# packages it asks about are installed by install-deps, after this file is parsed.
+USER_CFLAGS = -O2 -g -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
 	$(shell pkg-config --cflags libbpf json-c 2>/dev/null) $(EXTRA_CFLAGS)
-USER_LDLIBS := $(shell pkg-config --libs libbpf json-c 2>/dev/null) -lelf -lz -linih
+USER_LDLIBS = $(shell pkg-config --libs libbpf json-c 2>/dev/null) -lelf -lz -linih
 
 # modules: helpers/ and cc/ are shipped, tests/modules/ are test fixtures
 HELPERS := $(patsubst helpers/%.bpf.c,%,$(wildcard helpers/*.bpf.c))
@@ -109,7 +111,12 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) | $(OUTPUT)
 
 deps: install-deps
 
-run: install-deps all
+# The entry points a user runs first install what is missing, then build in a
+# sub-make: that one parses this file again with every tool and library present.
+run test bench fuzz: install-deps
+	$(Q)$(MAKE) --no-print-directory _$@
+
+_run: all
 	$(Q)bash scripts/run-example.sh
 
 unit: all $(UNIT_BINS)
@@ -118,12 +125,12 @@ unit: all $(UNIT_BINS)
 e2e: all
 	$(Q)bash tests/run-e2e.sh
 
-test: install-deps all $(UNIT_BINS)
+_test: all $(UNIT_BINS)
 	$(Q)bash tests/run-all.sh $(UNIT_BINS)
 
 # ---- fuzzing (libFuzzer), bounded ----
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
 	$(shell pkg-config --cflags libbpf json-c 2>/dev/null)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -135,10 +142,10 @@ $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(OUTPUT)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
-fuzz: install-deps $(FUZZ_TARGETS)
+_fuzz: $(FUZZ_TARGETS)
 	$(Q)bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-bench: install-deps all
+_bench: all
 	$(Q)bash bench/run.sh
 
 clean:

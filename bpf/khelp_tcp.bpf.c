@@ -18,8 +18,9 @@
 #define AF_INET		2
 #define CGROUP_MAX_DEPTH 16
 
-const volatile char migrate_from[KHELP_NAME_MAX] = {};
-const volatile char migrate_fallback[KHELP_NAME_MAX] = {};
+/* set by khelpd before each migration walk: the programs are loaded once */
+volatile char migrate_from[KHELP_NAME_MAX];
+volatile char migrate_fallback[KHELP_NAME_MAX];
 
 struct cc_name { char name[KHELP_NAME_MAX]; };
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "daemon.h"
+#include "config.h"
 
 struct cfg_parse {
 	struct config *cfg;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "daemon.h"
+#include "conns.h"
 #include "log.h"
 #include "khelp_iter.skel.h"
 
@@ -30,7 +30,7 @@ static int module__iterate(struct module *m, rec_fn fn, void *ctx)
 	size_t cap = 1 << 16, len = 0;
 	struct bpf_link *l;
 	char *buf;
-	int fd, count = 0;
+	int fd, count = 0, err = 0;
 	ssize_t n;
 
 	if (!m->iter || m->data_fd < 0)
@@ -56,6 +56,8 @@ static int module__iterate(struct module *m, rec_fn fn, void *ctx)
 		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0)
+			err = -errno;
 		if (n <= 0)
 			break;
 		len += n;
@@ -64,6 +66,10 @@ static int module__iterate(struct module *m, rec_fn fn, void *ctx)
 	bpf_link__destroy(l);
 	if (!buf)
 		return -ENOMEM;
+	if (err) {
+		free(buf);
+		return err;
+	}
 	for (size_t off = 0; off + sizeof(struct khelp_conn_rec) <= len;) {
 		const struct khelp_conn_rec *r = (const void *)(buf + off);
 
@@ -78,9 +84,8 @@ static int module__iterate(struct module *m, rec_fn fn, void *ctx)
 	return count;
 }
 
-int conns__count(struct daemon *d, struct module *m)
+int conns__count(struct module *m)
 {
-	(void)d;
 	return module__iterate(m, NULL, NULL);
 }
 
@@ -98,22 +103,12 @@ static void addr__format(const struct khelp_conn_rec *r, const __u8 *a, __u16 po
 }
 
 struct dump_ctx {
-	struct daemon *d;
 	struct module *m;
-	const char *container;
+	int has_container;
+	__u64 container_id;
 	json_object *rows;
+	json_object *index;	/* cookie -> row: one lookup per record, not a scan */
 };
-
-static json_object *row__find(json_object *rows, __u64 cookie)
-{
-	for (size_t i = 0; i < json_object_array_length(rows); i++) {
-		json_object *row = json_object_array_get_idx(rows, i), *c;
-
-		if (json_object_object_get_ex(row, "cookie", &c) && (__u64)json_object_get_uint64(c) == cookie)
-			return row;
-	}
-	return NULL;
-}
 
 static json_object *data__json(const struct module *m, const void *data, __u32 len)
 {
@@ -137,15 +132,13 @@ static json_object *data__json(const struct module *m, const void *data, __u32 l
 static int dump__one(void *vctx, const struct khelp_conn_rec *r, const void *data)
 {
 	struct dump_ctx *ctx = vctx;
-	struct container *c = container__by_cgroup_id(ctx->d, r->hdr.container_id);
-	const char *cname = c ? c->name : "";
 	json_object *row, *mods;
-	char addr[80];
+	char addr[80], key[24];
 
-	if (ctx->container && strcmp(ctx->container, cname))
+	if (ctx->has_container && r->hdr.container_id != ctx->container_id)
 		return 0;
-	row = row__find(ctx->rows, r->cookie);
-	if (!row) {
+	snprintf(key, sizeof(key), "%llu", (unsigned long long)r->cookie);
+	if (!json_object_object_get_ex(ctx->index, key, &row)) {
 		row = json_object_new_object();
 		json_object_object_add(row, "cookie", json_object_new_uint64(r->cookie));
 		addr__format(r, r->saddr, r->sport, addr, sizeof(addr));
@@ -155,25 +148,28 @@ static int dump__one(void *vctx, const struct khelp_conn_rec *r, const void *dat
 		json_object_object_add(row, "state",
 				       json_object_new_string(r->state < sizeof(tcp_states) / sizeof(tcp_states[0])
 							      ? tcp_states[r->state] : "?"));
-		json_object_object_add(row, "container", c ? json_object_new_string(cname) : NULL);
 		json_object_object_add(row, "container_id", json_object_new_uint64(r->hdr.container_id));
 		json_object_object_add(row, "modules", json_object_new_object());
 		json_object_array_add(ctx->rows, row);
+		json_object_object_add(ctx->index, key, json_object_get(row));
 	}
 	json_object_object_get_ex(row, "modules", &mods);
 	json_object_object_add(mods, ctx->m->meta.desc.name, data__json(ctx->m, data, r->data_len));
 	return 0;
 }
 
-int conns__dump(struct daemon *d, const char *container, const char *module, json_object *rows)
+int conns__dump(struct module *list, const char *module, int has_container, __u64 container_id,
+		json_object *rows)
 {
+	json_object *index = json_object_new_object();
 	int found = !module;
 
-	for (struct module *m = d->modules; m; m = m->next) {
-		struct dump_ctx ctx = { .d = d, .m = m, .container = container, .rows = rows };
+	for (struct module *m = list; m; m = m->next) {
+		struct dump_ctx ctx = { .m = m, .has_container = has_container, .container_id = container_id,
+					.rows = rows, .index = index };
 		int n;
 
-		if ((m->state != MOD_ACTIVE && m->state != MOD_DRAINING) || m->data_fd < 0)
+		if (!module__is_live(m) || m->data_fd < 0)
 			continue;
 		if (module && strcmp(module, m->meta.desc.name))
 			continue;
@@ -182,5 +178,6 @@ int conns__dump(struct daemon *d, const char *container, const char *module, jso
 		if (n < 0)
 			pr_warn("module %s: cannot read its connections: %s\n", m->meta.desc.name, strerror(-n));
 	}
+	json_object_put(index);
 	return found ? 0 : -ENOENT;
 }

@@ -23,9 +23,14 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "ccusers.h"
+#include "containers.h"
 #include "ctl.h"
-#include "daemon.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "pins.h"
+#include "registry.h"
+#include "server.h"
 
 #define CTL_TIMEOUT_S	5	/* a client must send its request within this */
 
@@ -163,9 +168,9 @@ static void inotify__handle(struct daemon *d, int ifd, int wmod, int wpol)
 				continue;
 			if (ev->wd == wmod && ends_with(ev->name, ".bpf.o")) {
 				if (gone)
-					registry__file_removed(d, ev->name);
+					lifecycle__module_removed(d, ev->name);
 				else
-					registry__file_changed(d, ev->name, err, sizeof(err));
+					lifecycle__module_changed(d, ev->name, err, sizeof(err));
 			} else if (ev->wd == wpol && ends_with(ev->name, ".conf")) {
 				char path[PATH_MAX], name[POLICY_NAME_MAX];
 
@@ -309,8 +314,8 @@ int main(int argc, char **argv)
 
 	pr_info("khelpd %s: modules %s, policies %s, bpffs %s, socket %s\n", KHELP_VERSION, d.cfg.modules,
 		d.cfg.policies, d.cfg.bpffs, d.cfg.socket);
-	registry__scan(&d);
-	container__reapply_all(&d);
+	lifecycle__scan(&d);
+	lifecycle__flush(&d);
 	pins__reconcile(&d);
 
 	efd = epoll_create1(EPOLL_CLOEXEC);
@@ -341,8 +346,7 @@ int main(int argc, char **argv)
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
 						pr_info("SIGHUP: rescanning modules and policies\n");
-						registry__scan(&d);
-						container__reapply_all(&d);
+						lifecycle__scan(&d);
 					} else {
 						running = 0;
 					}
@@ -361,18 +365,20 @@ int main(int argc, char **argv)
 				if (read(tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 					pr_debug("timerfd: %s\n", strerror(errno));
 				container__poll_waiting(&d);
-				registry__reap(&d);
+				lifecycle__reap(&d);
 				break;
 			}
 			}
 		}
+		/* modules changed in this turn: every policy is applied once, now */
+		lifecycle__flush(&d);
 	}
 	/* pins are the durable state: hooks keep running; a new khelpd adopts them */
 	pr_info("exiting; attachments stay pinned under %s\n", d.cfg.bpffs);
 	unlink(d.cfg.socket);
 	container__free_all(&d);
 	registry__free_all(&d);
-	cc__free();
+	ccusers__free();
 	if (d.stats_fd >= 0)
 		close(d.stats_fd);
 	return 0;

@@ -354,38 +354,53 @@ out:
 	return ret;
 }
 
-int meta__read_file(const char *path, struct khelp_meta *m, char *err, size_t errlen)
+int meta__slurp(const char *path, char **out, size_t *len, struct stat *st, char *err, size_t errlen)
 {
-	struct stat st;
 	ssize_t n;
 	char *buf;
-	int fd, ret;
+	int fd;
 
+	*out = NULL;
 	/* O_NONBLOCK: a FIFO must not block khelpd; fstat below refuses it */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "cannot open: %s", strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return fail(err, errlen, -EINVAL, "not a regular file");
 	}
-	if (st.st_size > META_MAX_FILE) {
+	if (st->st_size > META_MAX_FILE) {
 		close(fd);
-		return fail(err, errlen, -EFBIG, "file of %lld bytes, larger than %d", (long long)st.st_size,
+		return fail(err, errlen, -EFBIG, "file of %lld bytes, larger than %d", (long long)st->st_size,
 			    META_MAX_FILE);
 	}
-	buf = malloc(st.st_size ? st.st_size : 1);
+	buf = malloc(st->st_size ? st->st_size : 1);
 	if (!buf) {
 		close(fd);
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	}
-	n = pread(fd, buf, st.st_size, 0);
+	n = pread(fd, buf, st->st_size, 0);
 	close(fd);
-	if (n != st.st_size) {
+	if (n != st->st_size) {
 		free(buf);
 		return fail(err, errlen, -EIO, "short read (file changed while reading?)");
 	}
-	ret = meta__parse(buf, n, m, err, errlen);
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int meta__read_file(const char *path, struct khelp_meta *m, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t len;
+	char *buf;
+	int ret;
+
+	ret = meta__slurp(path, &buf, &len, &st, err, errlen);
+	if (ret)
+		return ret;
+	ret = meta__parse(buf, len, m, err, errlen);
 	free(buf);
 	return ret;
 }

@@ -17,6 +17,9 @@ struct khelp_meta {
 
 /* 0 or -errno; on error err holds the reason. */
 int meta__parse(const void *buf, size_t len, struct khelp_meta *m, char *err, size_t errlen);
+struct stat;
+/* Read a module file whole from one open (fstat + read): *buf (the caller frees), *len, *st. */
+int meta__slurp(const char *path, char **buf, size_t *len, struct stat *st, char *err, size_t errlen);
 int meta__read_file(const char *path, struct khelp_meta *m, char *err, size_t errlen);
 /* 1 if s is a valid module name: [a-z0-9_], starts with a letter, 1..15 chars. */
 int meta__name_valid(const char *s);

@@ -2,6 +2,7 @@
 /* The bpffs tree: modules/<m>/..., containers/<c>/<m>, offload/<ifname>/. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <linux/magic.h>
-#include "daemon.h"
+#include "pins.h"
 
 int pins__mkdir(const char *path)
 {
@@ -84,18 +85,34 @@ int pins__remove_tree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
 }
 
-/* Pin fd at path, replacing whatever was pinned there. */
+/*
+ * Pin fd at path, replacing whatever was pinned there: pinned under a
+ * temporary name first and renamed over the old pin, so the path always
+ * names either the old object or the new one, never nothing.
+ */
 int pins__replace_fd(int fd, const char *path)
 {
-	char dir[PATH_MAX], *slash;
+	char dir[PATH_MAX], tmp[PATH_MAX], *slash;
+	int ret;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = '\0';
-		pins__mkdir(dir);
+		ret = pins__mkdir(dir);
+		if (ret)
+			return ret;
 	}
-	if (unlink(path) && errno != ENOENT)
+	if (snprintf(tmp, sizeof(tmp), "%s-new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (unlink(tmp) && errno != ENOENT)
 		return -errno;
-	return bpf_obj_pin(fd, path) ? -errno : 0;
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		ret = -errno;
+		unlink(tmp);
+		return ret;
+	}
+	return 0;
 }

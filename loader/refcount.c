@@ -24,6 +24,9 @@ int refcount__holders(const struct refcount_input *in, json_object *holders)
 
 enum unload_verdict refcount__unload(const struct refcount_input *in, int drain)
 {
+	/* an unknown count is not zero: unloading could pull a module from under live connections */
+	if (in->connections < 0)
+		return UNLOAD_UNKNOWN;
 	if (!refcount__holders(in, NULL))
 		return UNLOAD_NOW;
 	if (!drain)
@@ -33,5 +36,5 @@ enum unload_verdict refcount__unload(const struct refcount_input *in, int drain)
 
 int refcount__drained(const struct refcount_input *in)
 {
-	return in->connections <= 0 && !in->ndependents;
+	return in->connections == 0 && !in->ndependents;
 }

@@ -11,7 +11,8 @@ struct refcount_input {
 	size_t ncontainers;
 	const char *const *dependents;	/* loaded or waiting modules that depend on it */
 	size_t ndependents;
-	int connections;		/* live connections holding its data, or using it as their CC */
+	int connections;		/* live connections holding its data, or using it as their CC;
+					   -errno when they could not be counted */
 };
 
 enum unload_verdict {
@@ -19,6 +20,7 @@ enum unload_verdict {
 	UNLOAD_BUSY,		/* held, and no --drain: EBUSY */
 	UNLOAD_DRAIN,		/* --drain: no new connections, unload when the last one closes */
 	UNLOAD_BLOCKED,		/* --drain, but a dependent module must go first: EBUSY */
+	UNLOAD_UNKNOWN,		/* its connections could not be counted (connections < 0): refuse */
 };
 
 /* The refcount; holders (may be NULL) gets "container X", "module Y", "N connections". */

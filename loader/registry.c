@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The module registry: validate a dropped .bpf.o, load it once with the
- * generic bpf_object API (never a skeleton: CC objects carry struct_ops
- * maps), share dependencies' per-connection data maps by name, pin it, and
- * unload it only when nothing holds it.
+ * The module registry: the list of modules, what happens when a file in the
+ * module directory appears, changes or goes, and modules waiting for their
+ * dependencies. It never touches containers: a replacement in place is
+ * recorded (new->replaced) for the layer above to finish.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,69 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
-#include <bpf/btf.h>
-#include <bpf/libbpf.h>
-#include "daemon.h"
 #include "depgraph.h"
 #include "log.h"
-#include "refcount.h"
-#include "khelp_iter.skel.h"
-
-#define VERIFIER_LOG_MAX	(256 << 10)
+#include "registry.h"
+#include "sysctl.h"
 
 static void waiting__explain(struct daemon *d);
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int module__event(struct module *m, enum khelp_init_event event, const struct container *c)
-{
-	struct khelp_init_ctx ctx = { .event = event };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
-
-	if (m->init_fd < 0)
-		return 0;
-	if (c) {
-		ctx.container_id = c->cgroup_id;
-		snprintf(ctx.container, sizeof(ctx.container), "%s", c->name);
-	}
-	if (bpf_prog_test_run_opts(m->init_fd, &o)) {
-		pr_warn("module %s: cannot run khelp_init: %s\n", m->meta.desc.name, strerror(errno));
-		return -errno;
-	}
-	return (int)o.retval;
-}
-
-const char *module__state_name(enum module_state s)
-{
-	switch (s) {
-	case MOD_ACTIVE: return "active";
-	case MOD_WAITING: return "waiting";
-	case MOD_REJECTED: return "rejected";
-	case MOD_DRAINING: return "draining";
-	}
-	return "?";
-}
-
-static int module__is_live(const struct module *m)
-{
-	return m->state == MOD_ACTIVE || m->state == MOD_DRAINING;
-}
-
 struct module *registry__find(struct daemon *d, const char *name)
 {
-	for (struct module *m = d->modules; m; m = m->next)
-		if (module__is_live(m) && !strcmp(m->meta.desc.name, name))
-			return m;
-	return NULL;
+	return module__find(d->modules, name);
 }
 
 struct module *registry__find_file(struct daemon *d, const char *file)
@@ -90,20 +38,18 @@ struct module *registry__find_file(struct daemon *d, const char *file)
 	return rejected;
 }
 
-static struct module *module__new(struct daemon *d, const char *file)
+static struct module *registry__new(struct daemon *d, const char *file)
 {
-	struct module *m = calloc(1, sizeof(*m));
+	struct module *m = module__new(file);
 
 	if (!m)
 		return NULL;
-	snprintf(m->file, sizeof(m->file), "%s", file);
-	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = -1;
 	m->next = d->modules;
 	d->modules = m;
 	return m;
 }
 
-static void module__unlink(struct daemon *d, struct module *m)
+static void registry__unlink(struct daemon *d, struct module *m)
 {
 	for (struct module **pp = &d->modules; *pp; pp = &(*pp)->next)
 		if (*pp == m) {
@@ -112,416 +58,19 @@ static void module__unlink(struct daemon *d, struct module *m)
 		}
 }
 
-/* Close what the module holds; pins stay unless unpin is set. */
-static void module__close(struct daemon *d, struct module *m, int unpin)
+static void registry__free(struct daemon *d, struct module *m, int unpin)
 {
-	char path[PATH_MAX];
-
-	if (unpin && m->meta_ok && m->obj) {
-		pins__path(path, sizeof(path), d->cfg.bpffs, "modules", m->meta.desc.name, NULL);
-		pins__remove_tree(path);
-	}
-	if (m->iter)
-		khelp_iter__destroy(m->iter);
-	m->iter = NULL;
-	if (m->ops_link)
-		bpf_link__destroy(m->ops_link);
-	m->ops_link = NULL;
-	if (m->obj)
-		bpf_object__close(m->obj);
-	m->obj = NULL;
-	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = -1;
-}
-
-static void module__free(struct daemon *d, struct module *m, int unpin)
-{
-	module__close(d, m, unpin);
-	module__unlink(d, m);
+	module__close(m, d->cfg.bpffs, unpin);
+	registry__unlink(d, m);
 	free(m);
 }
 
-static int file__id(const char *path, struct file_id *id)
+static void file__id(const struct stat *st, struct file_id *id)
 {
-	struct stat st;
-
-	if (stat(path, &st))
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	id->mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-	id->size = st.st_size;
-	return 0;
-}
-
-/* The verifier's reason: the last lines of its log before the statistics. */
-static void verifier_reason(const char *log, char *out, size_t size)
-{
-	const char *end = strstr(log, "processed ");
-	const char *begin, *p;
-	int lines = 0;
-
-	if (!end)
-		end = strstr(log, "-- END PROG LOAD LOG --");
-	if (!end) {
-		/* no verifier log: take libbpf's last error line */
-		const char *last = NULL;
-
-		for (p = log; (p = strstr(p, "libbpf: ")); p++)
-			last = p;
-		snprintf(out, size, "%.*s", last ? (int)strcspn(last, "\n") : 0, last ? last : "");
-		return;
-	}
-	begin = end;
-	while (begin > log && lines < 2) {
-		begin--;
-		if (*begin == '\n' && begin + 1 < end)
-			lines++;
-	}
-	if (*begin == '\n')
-		begin++;
-	snprintf(out, size, "%.*s", (int)(end - begin), begin);
-	for (char *c = out; *c; c++)
-		if (*c == '\n')
-			*c = c[1] ? ';' : '\0';
-}
-
-/* Scalar members of the data type, for conns output. */
-static int module__read_fields(struct module *m, char *err, size_t errlen)
-{
-	struct btf *btf = bpf_object__btf(m->obj);
-	const struct btf_type *t;
-	const struct btf_member *mem;
-	__s32 id;
-
-	m->nfields = 0;
-	if (!(m->meta.desc.flags & KHELP_F_NEEDS_DATA))
-		return 0;
-	if (!btf) {
-		snprintf(err, errlen, "module %s has no BTF: build it with -g", m->meta.desc.name);
-		return -EINVAL;
-	}
-	id = btf__find_by_name_kind(btf, meta__data_type(&m->meta), BTF_KIND_STRUCT);
-	if (id < 0) {
-		snprintf(err, errlen, "module %s: data type 'struct %s' not in its BTF", m->meta.desc.name,
-			 meta__data_type(&m->meta));
-		return -ENOENT;
-	}
-	if (btf__resolve_size(btf, id) != m->meta.desc.data_size) {
-		snprintf(err, errlen, "module %s: data type size %lld differs from declared %u",
-			 m->meta.desc.name, (long long)btf__resolve_size(btf, id), m->meta.desc.data_size);
-		return -EINVAL;
-	}
-	t = btf__type_by_id(btf, id);
-	mem = btf_members(t);
-	for (unsigned int i = 0; i < btf_vlen(t) && m->nfields < KHELP_MAX_FIELDS; i++, mem++) {
-		const struct btf_type *mt = btf__type_by_id(btf, btf__resolve_type(btf, mem->type));
-		struct data_field *f = &m->fields[m->nfields];
-		const char *name = btf__name_by_offset(btf, mem->name_off);
-
-		if (!mt || !name || !name[0] || btf_member_bitfield_size(t, i))
-			continue;
-		if (btf_is_int(mt) && mt->size <= 8) {
-			f->is_signed = !!(btf_int_encoding(mt) & BTF_INT_SIGNED);
-		} else if (btf_is_enum(mt) && mt->size <= 8) {
-			f->is_signed = 0;
-		} else {
-			continue;	/* arrays, nested structs: not shown */
-		}
-		snprintf(f->name, sizeof(f->name), "%s", name);
-		f->offset = btf_member_bit_offset(t, i) / 8;
-		f->size = mt->size;
-		m->nfields++;
-	}
-	return 0;
-}
-
-/* Reuse a pinned map of an earlier instance of this module when it fits. */
-static void module__reuse_pinned(struct daemon *d, struct module *m, struct bpf_map *map, const char *pin)
-{
-	char path[PATH_MAX];
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	int fd;
-
-	if (pins__path(path, sizeof(path), d->cfg.bpffs, "modules", m->meta.desc.name, pin))
-		return;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return;
-	if (!bpf_map_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(map) &&
-	    info.value_size == bpf_map__value_size(map) && info.key_size == bpf_map__key_size(map) &&
-	    !bpf_map__reuse_fd(map, fd))
-		pr_debug("module %s: reusing pinned map %s\n", m->meta.desc.name, pin);
-	close(fd);
-}
-
-/* Bind the object's shared maps: own data/config, dependencies' data. */
-static int module__bind_maps(struct daemon *d, struct module *m, char *err, size_t errlen)
-{
-	const size_t plen = strlen(KHELP_DATA_MAP_PREFIX);
-	struct bpf_map *map;
-
-	bpf_object__for_each_map(map, m->obj) {
-		const char *name = bpf_map__name(map);
-		struct module *dep;
-		const char *owner;
-		int declared = 0;
-
-		if (!strcmp(name, KHELP_CGRP_MAP_NAME)) {
-			module__reuse_pinned(d, m, map, "cgrp");
-			continue;
-		}
-		if (!strcmp(name, "khelp_ccfg")) {
-			module__reuse_pinned(d, m, map, "ccfg");
-			continue;
-		}
-		if (strncmp(name, KHELP_DATA_MAP_PREFIX, plen))
-			continue;
-		owner = name + plen;
-		if (!strcmp(owner, m->meta.desc.name)) {
-			if (!(m->meta.desc.flags & KHELP_F_NEEDS_DATA)) {
-				snprintf(err, errlen, "module %s has a data map but not the needs-data flag", owner);
-				return -EINVAL;
-			}
-			module__reuse_pinned(d, m, map, "data");
-			continue;
-		}
-		for (unsigned int i = 0; i < m->meta.ndeps; i++)
-			declared |= !strcmp(m->meta.deps[i].name, owner);
-		if (!declared) {
-			snprintf(err, errlen, "module %s reads the data of %s without declaring the dependency (KHELP_DEPENDS(\"%s\"))",
-				 m->meta.desc.name, owner, owner);
-			return -EINVAL;
-		}
-		dep = registry__find(d, owner);
-		if (!dep || dep->data_fd < 0) {
-			snprintf(err, errlen, "module %s reads the data of %s, which keeps none", m->meta.desc.name,
-				 owner);
-			return -ENOENT;
-		}
-		if (bpf_map__value_size(map) != dep->meta.desc.data_size + sizeof(struct khelp_conn_hdr)) {
-			snprintf(err, errlen, "module %s was built against another layout of %s's data (%u bytes, %s has %u): rebuild it",
-				 m->meta.desc.name, owner,
-				 (unsigned)(bpf_map__value_size(map) - sizeof(struct khelp_conn_hdr)), owner,
-				 dep->meta.desc.data_size);
-			return -EINVAL;
-		}
-		if (bpf_map__reuse_fd(map, dep->data_fd)) {
-			snprintf(err, errlen, "module %s: cannot share %s's data map", m->meta.desc.name, owner);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static int module__pin(struct daemon *d, struct module *m, char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-	const char *name = m->meta.desc.name;
-	struct {
-		int fd;
-		const char *pin;
-	} pins[] = { { m->prog_fd, "sockops" }, { m->cgrp_fd, "cgrp" }, { m->data_fd, "data" },
-		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" } };
-	int ret;
-
-	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
-		if (pins[i].fd < 0)
-			continue;
-		pins__path(path, sizeof(path), d->cfg.bpffs, "modules", name, pins[i].pin);
-		ret = pins__replace_fd(pins[i].fd, path);
-		if (ret) {
-			snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-ret));
-			return ret;
-		}
-	}
-	if (m->iter) {
-		union bpf_iter_link_info linfo = { .map.map_fd = m->data_fd };
-		LIBBPF_OPTS(bpf_iter_attach_opts, o, .link_info = &linfo, .link_info_len = sizeof(linfo));
-		struct bpf_link *l = bpf_program__attach_iter(m->iter->progs.dump_text, &o);
-
-		if (!l) {
-			snprintf(err, errlen, "cannot create the conns iterator: %s", strerror(errno));
-			return -errno;
-		}
-		pins__path(path, sizeof(path), d->cfg.bpffs, "modules", name, "conns");
-		ret = pins__replace_fd(bpf_link__fd(l), path);
-		bpf_link__destroy(l);
-		if (ret) {
-			snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-ret));
-			return ret;
-		}
-	}
-	return 0;
-}
-
-/* CC: register the struct_ops, or take over the registration an earlier khelpd pinned. */
-static int module__register_cc(struct daemon *d, struct module *m, char *err, size_t errlen)
-{
-	char path[PATH_MAX];
-	struct bpf_map *map, *ops = NULL;
-	struct bpf_link *old;
-
-	bpf_object__for_each_map(map, m->obj)
-		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
-			ops = map;
-	if (!ops) {
-		snprintf(err, errlen, "congestion control module %s has no tcp_congestion_ops (SEC(\".struct_ops.link\"))",
-			 m->meta.desc.name);
-		return -EINVAL;
-	}
-	pins__path(path, sizeof(path), d->cfg.bpffs, "modules", m->meta.desc.name, NULL);
-	pins__mkdir(path);
-	pins__path(path, sizeof(path), d->cfg.bpffs, "modules", m->meta.desc.name, "ops");
-	old = bpf_link__open(path);
-	if (old) {
-		if (!bpf_link__update_map(old, ops)) {
-			m->ops_link = old;
-			return 0;
-		}
-		bpf_link__destroy(old);
-		unlink(path);
-	}
-	m->ops_link = bpf_map__attach_struct_ops(ops);
-	if (!m->ops_link) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot register congestion control %s: %s%s", m->meta.desc.name, strerror(e),
-			 e == EEXIST ? " (the kernel already has a congestion control of that name)" : "");
-		return -e;
-	}
-	if (bpf_link__pin(m->ops_link, path)) {
-		snprintf(err, errlen, "cannot pin %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	cc__allow(m->meta.desc.name, 1);
-	return 0;
-}
-
-static int module__open_iter(struct module *m, char *err, size_t errlen)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	if (m->data_fd < 0)
-		return 0;
-	if (bpf_map_get_info_by_fd(m->data_fd, &info, &len))
-		return -errno;
-	m->iter = khelp_iter__open();
-	if (!m->iter) {
-		snprintf(err, errlen, "cannot open the conns iterator: %s", strerror(errno));
-		return -errno;
-	}
-	m->iter->rodata->value_size = info.value_size;
-	if (khelp_iter__load(m->iter)) {
-		snprintf(err, errlen, "cannot load the conns iterator: %s", strerror(errno));
-		khelp_iter__destroy(m->iter);
-		m->iter = NULL;
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Load a validated module file; on failure nothing of it stays. */
-static int module__load(struct daemon *d, struct module *m, const char *path, char *err, size_t errlen)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = m->meta.desc.name);
-	struct bpf_program *prog;
-	struct bpf_map *map;
-	char *log;
-	int ret;
-
-	m->obj = bpf_object__open_file(path, &opts);
-	if (!m->obj) {
-		ret = -errno;
-		snprintf(err, errlen, "libbpf cannot open it: %s", strerror(errno));
-		return ret;
-	}
-	ret = module__bind_maps(d, m, err, errlen);
-	if (ret)
-		goto fail;
-	/* only the sockops entry and struct_ops programs are ours to load */
-	bpf_object__for_each_program(prog, m->obj) {
-		enum bpf_prog_type t = bpf_program__type(prog);
-
-		if (t != BPF_PROG_TYPE_SOCK_OPS && t != BPF_PROG_TYPE_STRUCT_OPS &&
-		    !(t == BPF_PROG_TYPE_SYSCALL && !strcmp(bpf_program__name(prog), KHELP_INIT_PROG))) {
-			snprintf(err, errlen, "program %s has type %s; modules carry sockops and struct_ops programs and a syscall program khelp_init only",
-				 bpf_program__name(prog), libbpf_bpf_prog_type_str(t));
-			ret = -EINVAL;
-			goto fail;
-		}
-	}
-	log = calloc(1, VERIFIER_LOG_MAX);
-	log__capture(log, log ? VERIFIER_LOG_MAX : 0);
-	ret = bpf_object__load(m->obj);
-	log__capture(NULL, 0);
-	if (ret) {
-		char why[600] = "";
-
-		if (log)
-			verifier_reason(log, why, sizeof(why));
-		snprintf(err, errlen, "the kernel refused it: %s%s%s", strerror(-ret), why[0] ? ": " : "", why);
-		free(log);
-		goto fail;
-	}
-	free(log);
-
-	prog = bpf_object__find_program_by_name(m->obj, m->meta.desc.name);
-	if (prog && bpf_program__type(prog) != BPF_PROG_TYPE_SOCK_OPS)
-		prog = NULL;
-	if (!!prog != !!(m->meta.desc.classes & KHELP_CLASS_TCP)) {
-		snprintf(err, errlen, "%s: a tcp helper has a sockops entry named after it (from KHELP_MODULE), a cc has none",
-			 m->meta.desc.name);
-		ret = -EINVAL;
-		goto fail;
-	}
-	m->prog_fd = prog ? bpf_program__fd(prog) : -1;
-	if ((map = bpf_object__find_map_by_name(m->obj, KHELP_CGRP_MAP_NAME)))
-		m->cgrp_fd = bpf_map__fd(map);
-	if ((map = bpf_object__find_map_by_name(m->obj, "khelp_ccfg")))
-		m->ccfg_fd = bpf_map__fd(map);
-	{
-		char dname[64];
-
-		snprintf(dname, sizeof(dname), KHELP_DATA_MAP_PREFIX "%s", m->meta.desc.name);
-		if ((map = bpf_object__find_map_by_name(m->obj, dname)))
-			m->data_fd = bpf_map__fd(map);
-	}
-	if ((m->meta.desc.flags & KHELP_F_NEEDS_DATA) && m->data_fd < 0) {
-		snprintf(err, errlen, "module %s needs per-connection data but has no map %s%s (KHELP_DATA)",
-			 m->meta.desc.name, KHELP_DATA_MAP_PREFIX, m->meta.desc.name);
-		ret = -EINVAL;
-		goto fail;
-	}
-	if (prog && m->cgrp_fd < 0) {
-		snprintf(err, errlen, "module %s has no %s map", m->meta.desc.name, KHELP_CGRP_MAP_NAME);
-		ret = -EINVAL;
-		goto fail;
-	}
-	if ((prog = bpf_object__find_program_by_name(m->obj, KHELP_INIT_PROG)))
-		m->init_fd = bpf_program__fd(prog);
-	ret = module__read_fields(m, err, errlen);
-	if (!ret)
-		ret = module__open_iter(m, err, errlen);
-	if (!ret && (ret = module__event(m, KHELP_EV_MODULE_INIT, NULL))) {
-		snprintf(err, errlen, "module %s refused to initialise (khelp_init returned %d: %s)",
-			 m->meta.desc.name, ret, strerror(ret < 0 ? -ret : ret));
-		ret = -ECANCELED;
-	}
-	if (!ret && (m->meta.desc.classes & KHELP_CLASS_CC))
-		ret = module__register_cc(d, m, err, errlen);
-	if (!ret)
-		ret = module__pin(d, m, err, errlen);
-	if (ret)
-		goto fail;
-	m->loaded_ns = now_ns();
-	return 0;
-fail:
-	module__close(d, m, 0);
-	return ret ? ret : -EINVAL;
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->mtime_ns = st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+	id->size = st->st_size;
 }
 
 static int deps__ready(struct daemon *d, const struct khelp_meta *meta, char *missing, size_t size)
@@ -545,7 +94,7 @@ static void module__reject(struct daemon *d, const char *file, const char *why)
 		if (it->state == MOD_REJECTED && !strcmp(it->file, file))
 			m = it;
 	if (!m)
-		m = module__new(d, file);
+		m = registry__new(d, file);
 	if (!m)
 		return;
 	m->state = MOD_REJECTED;
@@ -558,31 +107,41 @@ static void rejected__forget(struct daemon *d, const char *file)
 	for (struct module *m = d->modules, *next; m; m = next) {
 		next = m->next;
 		if (m->state == MOD_REJECTED && !strcmp(m->file, file))
-			module__free(d, m, 0);
+			registry__free(d, m, 0);
 	}
 }
 
-int registry__file_changed(struct daemon *d, const char *file, char *err, size_t errlen)
+/* Load (or wait, or reject) one file; never retries others and never touches containers. */
+static int registry__load_file(struct daemon *d, const char *file, char *err, size_t errlen)
 {
 	char path[PATH_MAX], why[KHELP_REASON_MAX], missing[KHELP_NAME_MAX];
 	struct module *cur, *m, *other;
+	struct module *deps[KHELP_MAX_DEPS];
 	struct khelp_meta meta;
 	struct file_id fid;
+	struct stat st;
+	size_t len = 0;
+	char *buf = NULL;
 	int ret;
 
 	if (snprintf(path, sizeof(path), "%s/%s", d->cfg.modules, file) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	if (file__id(path, &fid)) {
-		snprintf(err, errlen, "%s: not a regular file", file);
-		return -ENOENT;
+	/* one read: the metadata checked is that of the bytes loaded */
+	ret = meta__slurp(path, &buf, &len, &st, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", file, why);
+		return ret == -EINVAL ? -ENOENT : ret;
 	}
+	file__id(&st, &fid);
 	cur = registry__find_file(d, file);
-	if (cur && cur->state != MOD_REJECTED && !memcmp(&cur->fid, &fid, sizeof(fid)))
+	if (cur && cur->state != MOD_REJECTED && !memcmp(&cur->fid, &fid, sizeof(fid))) {
+		free(buf);
 		return 0;	/* unchanged */
+	}
 	if (cur && cur->state == MOD_REJECTED)
 		cur = NULL;	/* a rejected entry is replaced by module__reject/rejected__forget */
 
-	ret = meta__read_file(path, &meta, why, sizeof(why));
+	ret = meta__parse(buf, len, &meta, why, sizeof(why));
 	if (!ret) {
 		other = registry__find(d, meta.desc.name);
 		for (struct module *it = d->modules; !other && it; it = it->next)
@@ -604,6 +163,7 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 		} else {
 			module__reject(d, file, why);
 		}
+		free(buf);
 		return ret;
 	}
 
@@ -611,34 +171,37 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 		snprintf(err, errlen, "%s: now declares module %s instead of %s; remove the file and drop the new one",
 			 file, meta.desc.name, cur->meta.desc.name);
 		snprintf(cur->reason, sizeof(cur->reason), "new file rejected, previous version kept: renamed module");
+		free(buf);
 		return -EINVAL;
 	}
 
 	rejected__forget(d, file);
 	if (cur && cur->state == MOD_WAITING) {
-		module__free(d, cur, 0);
+		registry__free(d, cur, 0);
 		cur = NULL;
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m)
+	m = module__new(file);
+	if (!m) {
+		free(buf);
 		return -ENOMEM;
-	snprintf(m->file, sizeof(m->file), "%s", file);
-	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = -1;
-	m->meta = meta;
-	m->meta_ok = 1;
+	}
+	module__set_meta(m, &meta);
 	m->fid = fid;
 	if (!deps__ready(d, &meta, missing, sizeof(missing))) {
 		m->state = MOD_WAITING;
 		snprintf(m->reason, sizeof(m->reason), "waiting for dependency %s to load", missing);
 		m->next = d->modules;
 		d->modules = m;
-		waiting__explain(d);
 		pr_info("module %s waits: %s\n", meta.desc.name, m->reason);
 		if (cur)	/* a replacement with a missing dependency: keep the old one */
 			snprintf(cur->reason, sizeof(cur->reason), "new version waits for dependency %s", missing);
+		free(buf);
 		return 0;
 	}
-	ret = module__load(d, m, path, why, sizeof(why));
+	for (unsigned int i = 0; i < meta.ndeps; i++)
+		deps[i] = registry__find(d, meta.deps[i].name);
+	ret = module__load(m, buf, len, deps, meta.ndeps, d->cfg.bpffs, why, sizeof(why));
+	free(buf);
 	if (ret) {
 		free(m);
 		snprintf(err, errlen, "%s: %s", file, why);
@@ -655,32 +218,50 @@ int registry__file_changed(struct daemon *d, const char *file, char *err, size_t
 	m->next = d->modules;
 	d->modules = m;
 	if (cur) {
-		/* replace in place: containers move to the new programs, live data stays */
-		container__replace_module(d, cur, m);
-		module__event(cur, KHELP_EV_MODULE_DESTROY, NULL);
-		module__free(d, cur, 0);
-		pr_info("module %s replaced by version %s from %s\n", meta.desc.name, meta.desc.version, file);
+		/* replace in place: the layer above moves the containers, then retires cur */
+		m->replaced = cur;
+		pr_info("module %s: version %s from %s replaces %s\n", meta.desc.name, meta.desc.version, file,
+			cur->meta.desc.version);
 	} else {
 		pr_info("module %s %s loaded from %s\n", meta.desc.name, meta.desc.version, file);
 	}
-	registry__retry_waiting(d);
-	container__reapply_all(d);
 	return 0;
+}
+
+int registry__file_changed(struct daemon *d, const char *file, char *err, size_t errlen)
+{
+	int ret = registry__load_file(d, file, err, errlen);
+
+	waiting__explain(d);
+	return ret;
 }
 
 /* Why a waiting module waits: the dependency chain, or the cycle it is part of. */
 static void waiting__explain(struct daemon *d)
 {
-	struct dep_node nodes[DEPGRAPH_MAX];
-	const char *deps[DEPGRAPH_MAX][KHELP_MAX_DEPS], *out[DEPGRAPH_MAX];
-	size_t n = 0;
+	struct dep_node *nodes;
+	const char **out;
+	size_t n = 0, max = 0;
+	int waiting = 0;
 
-	for (struct module *m = d->modules; m && n < DEPGRAPH_MAX; m = m->next) {
+	for (struct module *m = d->modules; m; m = m->next) {
+		max++;
+		waiting |= m->state == MOD_WAITING;
+	}
+	if (!waiting)
+		return;
+	nodes = calloc(max ? max : 1, sizeof(*nodes));
+	out = calloc(max ? max : 1, sizeof(*out));
+	if (!nodes || !out) {
+		free(nodes);
+		free(out);
+		return;
+	}
+	for (struct module *m = d->modules; m; m = m->next) {
 		if (m->state == MOD_REJECTED || !m->meta_ok)
 			continue;
-		for (unsigned int i = 0; i < m->meta.ndeps; i++)
-			deps[n][i] = m->meta.deps[i].name;
-		nodes[n] = (struct dep_node){ .name = m->meta.desc.name, .deps = deps[n], .ndeps = m->meta.ndeps };
+		nodes[n] = (struct dep_node){ .name = m->meta.desc.name, .deps = m->dep_names,
+					      .ndeps = m->meta.ndeps };
 		n++;
 	}
 	for (struct module *m = d->modules; m; m = m->next) {
@@ -690,7 +271,7 @@ static void waiting__explain(struct daemon *d)
 
 		if (m->state != MOD_WAITING)
 			continue;
-		ret = depgraph__resolve(nodes, n, req, 1, out, DEPGRAPH_MAX, why, sizeof(why));
+		ret = depgraph__resolve(nodes, n, req, 1, out, max, why, sizeof(why));
 		if (ret == -ELOOP) {
 			snprintf(m->reason, sizeof(m->reason), "refused: dependency cycle %s", why);
 			pr_warn("module %s refused: dependency cycle %s\n", m->meta.desc.name, why);
@@ -698,8 +279,11 @@ static void waiting__explain(struct daemon *d)
 			snprintf(m->reason, sizeof(m->reason), "waiting for a dependency: %s", why);
 		}
 	}
+	free(nodes);
+	free(out);
 }
 
+/* Load waiting modules whose dependencies are there, until none is left to load (no recursion). */
 void registry__retry_waiting(struct daemon *d)
 {
 	int progress = 1;
@@ -712,9 +296,8 @@ void registry__retry_waiting(struct daemon *d)
 			if (m->state != MOD_WAITING || !deps__ready(d, &m->meta, missing, sizeof(missing)))
 				continue;
 			snprintf(file, sizeof(file), "%s", m->file);
-			m->fid.ino = 0;	/* force a reload */
-			module__free(d, m, 0);
-			registry__file_changed(d, file, err, sizeof(err));
+			registry__free(d, m, 0);
+			registry__load_file(d, file, err, sizeof(err));
 			progress = 1;
 			break;
 		}
@@ -722,170 +305,92 @@ void registry__retry_waiting(struct daemon *d)
 	waiting__explain(d);
 }
 
-/* The inputs of the refcount rules for module m (names point into d's state). */
-static void refcount__gather(struct daemon *d, struct module *m, struct refcount_input *in,
-			     const char **cts, const char **deps, size_t max)
+struct module *registry__next_replacement(struct daemon *d)
 {
-	int conns;
+	for (struct module *m = d->modules; m; m = m->next)
+		if (m->replaced)
+			return m;
+	return NULL;
+}
 
-	*in = (struct refcount_input){ .containers = cts, .dependents = deps };
-	for (struct container *c = d->containers; c && in->ncontainers < max; c = c->next)
-		if (container__uses(c, m))
-			cts[in->ncontainers++] = c->name;
-	for (struct module *o = d->modules; o && in->ndependents < max; o = o->next) {
+void registry__retire_replaced(struct daemon *d, struct module *m)
+{
+	struct module *old = m->replaced;
+
+	m->replaced = NULL;
+	module__event(old, KHELP_EV_MODULE_DESTROY, 0, NULL);
+	registry__free(d, old, 0);
+	pr_info("module %s replaced by version %s\n", m->meta.desc.name, m->meta.desc.version);
+}
+
+void registry__abandon_replacement(struct daemon *d, struct module *m, const char *why)
+{
+	struct module *old = m->replaced;
+	int ret;
+
+	m->replaced = NULL;
+	module__event(m, KHELP_EV_MODULE_DESTROY, 0, NULL);
+	registry__free(d, m, 0);
+	ret = module__reinstate(old, d->cfg.bpffs);
+	snprintf(old->reason, sizeof(old->reason), "new file rejected, previous version kept: %s%s", why,
+		 ret ? " (its pins could not all be restored)" : "");
+	pr_warn("module %s: new version rejected, version %s stays: %s\n", old->meta.desc.name,
+		old->meta.desc.version, why);
+}
+
+int registry__dependents(struct daemon *d, const struct module *m, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (struct module *o = d->modules; o; o = o->next) {
 		if (o == m || o->state == MOD_REJECTED || !o->meta_ok)
 			continue;
 		for (unsigned int i = 0; i < o->meta.ndeps; i++)
-			if (!strcmp(o->meta.deps[i].name, m->meta.desc.name))
-				deps[in->ndependents++] = o->meta.desc.name;
+			if (!strcmp(o->meta.deps[i].name, m->meta.desc.name)) {
+				if (n < max)
+					out[n] = o->meta.desc.name;
+				n++;
+			}
 	}
-	conns = conns__count(d, m);
-	if (m->meta.desc.classes & KHELP_CLASS_CC) {
-		/* a CC is held by the connections that use it, data or not */
-		int users = cc__connections(m->meta.desc.name);
-
-		if (users > conns)
-			conns = users;
-	}
-	in->connections = conns;
+	return n;
 }
 
-#define HOLDERS_MAX	1024
-
-int registry__holders(struct daemon *d, struct module *m, json_object *holders)
+int registry__forget_waiting(struct daemon *d, const char *name)
 {
-	const char *cts[HOLDERS_MAX], *deps[HOLDERS_MAX];
-	struct refcount_input in;
-
-	refcount__gather(d, m, &in, cts, deps, HOLDERS_MAX);
-	return refcount__holders(&in, holders);
+	for (struct module *m = d->modules; m; m = m->next)
+		if (m->meta_ok && m->state == MOD_WAITING && !strcmp(m->meta.desc.name, name)) {
+			registry__free(d, m, 0);
+			return 0;
+		}
+	return -ENOENT;
 }
 
-static void module__unload_now(struct daemon *d, struct module *m)
+int registry__forget_file(struct daemon *d, const char *file)
+{
+	struct module *m = registry__find_file(d, file);
+
+	if (!m || (m->state != MOD_REJECTED && m->state != MOD_WAITING))
+		return -ENOENT;
+	registry__free(d, m, 0);
+	return 0;
+}
+
+void registry__remove(struct daemon *d, struct module *m)
 {
 	char path[PATH_MAX], hidden[PATH_MAX];
+	int ret;
 
-	container__detach_module_everywhere(d, m);
 	/* the file leaves the directory so a restart does not bring it back */
 	snprintf(path, sizeof(path), "%s/%s", d->cfg.modules, m->file);
 	snprintf(hidden, sizeof(hidden), "%s/.%s.unloaded", d->cfg.modules, m->file);
-	if (!access(path, F_OK))
-		rename(path, hidden);
-	module__event(m, KHELP_EV_MODULE_DESTROY, NULL);
-	if (m->meta.desc.classes & KHELP_CLASS_CC)
-		cc__allow(m->meta.desc.name, 0);
+	if (!access(path, F_OK) && rename(path, hidden))
+		pr_warn("cannot move %s aside: %s\n", path, strerror(errno));
+	module__event(m, KHELP_EV_MODULE_DESTROY, 0, NULL);
+	if ((m->meta.desc.classes & KHELP_CLASS_CC) && (ret = sysctl__cc_allow(m->meta.desc.name, 0)))
+		pr_warn("cannot remove %s from the allowed congestion controls: %s\n", m->meta.desc.name,
+			strerror(-ret));
 	pr_info("module %s unloaded\n", m->meta.desc.name);
-	module__free(d, m, 1);
-}
-
-int registry__unload(struct daemon *d, const char *name, int drain, int migrate, char *err, size_t errlen)
-{
-	struct module *m = registry__find(d, name);
-	json_object *holders;
-	const char *list;
-	int n;
-
-	if (!m) {
-		for (struct module *it = d->modules; it; it = it->next)
-			if (it->meta_ok && !strcmp(it->meta.desc.name, name) && it->state == MOD_WAITING) {
-				module__free(d, it, 0);
-				return 0;
-			}
-		snprintf(err, errlen, "no module %s is loaded (see khelpctl modules)", name);
-		return -ENOENT;
-	}
-	if (migrate) {
-		int moved = 0, ret;
-
-		if (!(m->meta.desc.classes & KHELP_CLASS_CC)) {
-			snprintf(err, errlen, "--migrate is for congestion control modules; %s is a helper", name);
-			return -EINVAL;
-		}
-		for (struct container *c = d->containers; c; c = c->next)
-			if (container__uses(c, m)) {
-				snprintf(err, errlen, "module %s is in use by container %s (its default or a dependency): change that policy first",
-					 name, c->name);
-				return -EBUSY;
-			}
-		ret = cc__migrate(d, name, &moved, err, errlen);
-		if (ret)
-			return ret;
-	}
-	{
-		const char *cts[HOLDERS_MAX], *deps[HOLDERS_MAX];
-		struct refcount_input in;
-
-		refcount__gather(d, m, &in, cts, deps, HOLDERS_MAX);
-		holders = json_object_new_array();
-		n = refcount__holders(&in, holders);
-		list = json_object_to_json_string_ext(holders, JSON_C_TO_STRING_PLAIN);
-		switch (refcount__unload(&in, drain)) {
-		case UNLOAD_NOW:
-			json_object_put(holders);
-			module__unload_now(d, m);
-			return 0;
-		case UNLOAD_BUSY:
-			snprintf(err, errlen, "module %s is in use (refcount %d), held by %s; use --drain to unload it when free",
-				 name, n, list);
-			json_object_put(holders);
-			return -EBUSY;
-		case UNLOAD_BLOCKED:
-			snprintf(err, errlen, "module %s is a dependency of %s: unload %s first", name, deps[0],
-				 deps[0]);
-			json_object_put(holders);
-			return -EBUSY;
-		case UNLOAD_DRAIN:
-			json_object_put(holders);
-			break;
-		}
-	}
-	m->state = MOD_DRAINING;
-	m->unload_when_free = 1;
-	container__drain_module(d, m);
-	snprintf(m->reason, sizeof(m->reason), "draining: unloads when its last connection closes");
-	pr_info("module %s draining\n", name);
-	return -EINPROGRESS;
-}
-
-int registry__file_removed(struct daemon *d, const char *file)
-{
-	struct module *m = registry__find_file(d, file);
-	int n;
-
-	if (!m)
-		return 0;
-	if (m->state == MOD_REJECTED || m->state == MOD_WAITING) {
-		module__free(d, m, 0);
-		return 0;
-	}
-	n = registry__holders(d, m, NULL);
-	if (!n) {
-		pr_info("module file %s removed: unloading %s\n", file, m->meta.desc.name);
-		module__unload_now(d, m);
-		return 0;
-	}
-	m->unload_when_free = 1;
-	snprintf(m->reason, sizeof(m->reason), "file removed: unloads when nothing holds it (EBUSY until then)");
-	pr_info("module file %s removed but %s is in use: unload pending\n", file, m->meta.desc.name);
-	return -EBUSY;
-}
-
-/* Periodic: finish drains and pending unloads whose holders are gone. */
-void registry__reap(struct daemon *d)
-{
-	for (struct module *m = d->modules, *next; m; m = next) {
-		next = m->next;
-		if (!m->unload_when_free)
-			continue;
-		const char *cts[HOLDERS_MAX], *deps[HOLDERS_MAX];
-		struct refcount_input in;
-
-		refcount__gather(d, m, &in, cts, deps, HOLDERS_MAX);
-		if (m->state == MOD_DRAINING ? refcount__drained(&in) : refcount__holders(&in, NULL) == 0) {
-			module__unload_now(d, m);
-			next = d->modules;	/* the list changed */
-		}
-	}
+	registry__free(d, m, 1);
 }
 
 int registry__scan(struct daemon *d)
@@ -904,15 +409,16 @@ int registry__scan(struct daemon *d)
 		char err[KHELP_REASON_MAX];
 
 		if (f[0] != '.' && len > 6 && !strcmp(f + len - 6, ".bpf.o"))
-			registry__file_changed(d, f, err, sizeof(err));
+			registry__load_file(d, f, err, sizeof(err));
 		free(ents[i]);
 	}
 	free(ents);
+	registry__retry_waiting(d);
 	return 0;
 }
 
 void registry__free_all(struct daemon *d)
 {
 	while (d->modules)
-		module__free(d, d->modules, 0);
+		registry__free(d, d->modules, 0);
 }

@@ -10,8 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "daemon.h"
+#include "ccusers.h"
+#include "conns.h"
+#include "containers.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "registry.h"
+#include "server.h"
+#include "sysctl.h"
 
 struct reply {
 	json_object *ok;
@@ -137,7 +143,7 @@ static json_object *module__json(struct daemon *d, struct module *m)
 		}
 		json_object_object_add(o, "params", params);
 		if (m->state == MOD_ACTIVE || m->state == MOD_DRAINING) {
-			json_object_object_add(o, "refcount", json_object_new_int(registry__holders(d, m, holders)));
+			json_object_object_add(o, "refcount", json_object_new_int(lifecycle__holders(d, m, holders)));
 			json_object_object_add(o, "holders", holders);
 		} else {
 			json_object_object_add(o, "refcount", json_object_new_int(0));
@@ -211,6 +217,30 @@ static int cmd_containers(struct daemon *d, json_object *req, struct reply *r)
 	return 0;
 }
 
+/* Each row gets the name of its container (by cgroup id: one hash lookup per row). */
+static void conns__name_containers(struct daemon *d, json_object *rows)
+{
+	json_object *names = json_object_new_object();
+	size_t n = json_object_array_length(rows);
+	char key[24];
+
+	for (struct container *c = d->containers; c; c = c->next)
+		if (c->state == CT_ACTIVE) {
+			snprintf(key, sizeof(key), "%llu", (unsigned long long)c->cgroup_id);
+			json_object_object_add(names, key, json_object_new_string(c->name));
+		}
+	for (size_t i = 0; i < n; i++) {
+		json_object *row = json_object_array_get_idx(rows, i), *id, *name = NULL;
+
+		if (json_object_object_get_ex(row, "container_id", &id)) {
+			snprintf(key, sizeof(key), "%llu", (unsigned long long)json_object_get_uint64(id));
+			json_object_object_get_ex(names, key, &name);
+		}
+		json_object_object_add(row, "container", name ? json_object_get(name) : NULL);
+	}
+	json_object_put(names);
+}
+
 static int cmd_conns(struct daemon *d, json_object *req, struct reply *r)
 {
 	const char *ct = arg_str(req, "container"), *mod = arg_str(req, "module");
@@ -221,7 +251,16 @@ static int cmd_conns(struct daemon *d, json_object *req, struct reply *r)
 	if (mod && !registry__find(d, mod))
 		return fail(r, ENOENT, "no module %s is loaded (see khelpctl modules)", mod);
 	rows = json_object_new_array();
-	conns__dump(d, ct, mod, rows);
+	if (ct) {
+		struct container *c = container__find(d, ct);
+
+		/* a container without its cgroup has no connections */
+		if (c->state == CT_ACTIVE)
+			conns__dump(d->modules, mod, 1, c->cgroup_id, rows);
+	} else {
+		conns__dump(d->modules, mod, 0, 0, rows);
+	}
+	conns__name_containers(d, rows);
 	r->ok = rows;
 	return 0;
 }
@@ -289,7 +328,7 @@ static int cmd_load(struct daemon *d, json_object *req, struct reply *r)
 	had_prev = !link(dst, prev);
 	ret = copy_into(d, path, base, err, sizeof(err));
 	if (!ret)
-		ret = registry__file_changed(d, base, err, sizeof(err));
+		ret = lifecycle__module_changed(d, base, err, sizeof(err));
 	if (ret) {
 		/* the previous file (and version) stay */
 		if (had_prev)
@@ -301,6 +340,7 @@ static int cmd_load(struct daemon *d, json_object *req, struct reply *r)
 	}
 	if (had_prev)
 		unlink(prev);
+	lifecycle__flush(d);	/* the reply shows the containers that took it */
 	m = registry__find(d, meta.desc.name);
 	r->ok = m ? module__json(d, m) : json_object_new_string("waiting for dependencies");
 	return 0;
@@ -314,7 +354,7 @@ static int cmd_unload(struct daemon *d, json_object *req, struct reply *r)
 
 	if (!name)
 		return fail(r, EINVAL, "unload needs a module name");
-	ret = registry__unload(d, name, arg_bool(req, "drain"), arg_bool(req, "migrate"), err, sizeof(err));
+	ret = lifecycle__unload(d, name, arg_bool(req, "drain"), arg_bool(req, "migrate"), err, sizeof(err));
 	if (ret == -EINPROGRESS) {
 		r->ok = json_object_new_string("draining");
 		return 0;
@@ -399,13 +439,47 @@ static int cmd_param_set(struct daemon *d, json_object *req, struct reply *r)
 	return cmd_param_get(d, req, r);
 }
 
+/* cc list: every CC the kernel offers, ours marked, where it is a default, how many use it. */
 static int cmd_cc_list(struct daemon *d, json_object *req, struct reply *r)
 {
+	json_object *rows, *counts, *v;
+	char def[KHELP_NAME_MAX] = "", *avail, *save = NULL;
+	int ret;
+
 	(void)req;
-	r->ok = cc__list(d);
+	avail = sysctl__cc_available();
+	if (!avail)
+		return fail(r, errno, "cannot read the available congestion controls: %s", strerror(errno));
+	counts = json_object_new_object();
+	ret = ccusers__counts(counts);
+	if (ret) {
+		free(avail);
+		json_object_put(counts);
+		return fail(r, ret, "cannot count the connections per congestion control: %s", strerror(-ret));
+	}
+	sysctl__cc_default(def, sizeof(def));
+	rows = json_object_new_array();
+	for (char *t = strtok_r(avail, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		json_object *row = json_object_new_object(), *in = json_object_new_array();
+		struct module *m = registry__find(d, t);
+
+		json_object_object_add(row, "name", json_object_new_string(t));
+		json_object_object_add(row, "module", m ? json_object_new_string(m->file) : NULL);
+		json_object_object_add(row, "version", m ? json_object_new_string(m->meta.desc.version) : NULL);
+		json_object_object_add(row, "system_default", json_object_new_boolean(!strcmp(t, def)));
+		for (struct container *c = d->containers; c; c = c->next)
+			if (c->state == CT_ACTIVE && !strcmp(c->pol.congestion, t))
+				json_object_array_add(in, json_object_new_string(c->name));
+		json_object_object_add(row, "default_in", in);
+		json_object_object_add(row, "connections",
+				       json_object_new_int(json_object_object_get_ex(counts, t, &v) ? json_object_get_int(v) : 0));
+		json_object_array_add(rows, row);
+	}
+	json_object_put(counts);
+	free(avail);
+	r->ok = rows;
 	return 0;
 }
-
 static const struct {
 	const char *name;
 	int (*fn)(struct daemon *d, json_object *req, struct reply *r);

@@ -56,6 +56,16 @@ static void test_failed_connection_count_does_not_lower_the_refcount(void **stat
 	assert_int_equal(refcount__holders(&in, NULL), 1);
 }
 
+static void test_failed_connection_count_refuses_unload_and_drain(void **state)
+{
+	struct refcount_input in = { .connections = -5 };	/* the iterator failed: EIO */
+
+	(void)state;
+	assert_int_equal(refcount__unload(&in, 0), UNLOAD_UNKNOWN);
+	assert_int_equal(refcount__unload(&in, 1), UNLOAD_UNKNOWN);
+	assert_false(refcount__drained(&in));
+}
+
 static void test_held_module_is_busy_without_drain(void **state)
 {
 	struct refcount_input by_container = { .containers = two_containers, .ncontainers = 1 };
@@ -96,6 +106,7 @@ int main(void)
 		cmocka_unit_test(test_refcount_adds_containers_dependents_and_connections),
 		cmocka_unit_test(test_one_connection_is_named_in_the_singular),
 		cmocka_unit_test(test_failed_connection_count_does_not_lower_the_refcount),
+		cmocka_unit_test(test_failed_connection_count_refuses_unload_and_drain),
 		cmocka_unit_test(test_held_module_is_busy_without_drain),
 		cmocka_unit_test(test_drain_waits_for_connections_and_containers),
 		cmocka_unit_test(test_dependent_module_blocks_drain_of_its_dependency),

@@ -13,22 +13,26 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "daemon.h"
+#include "attach.h"
+#include "containers.h"
 #include "depgraph.h"
 #include "log.h"
+#include "netns.h"
+#include "pins.h"
+#include "sysctl.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
+static struct att_target target_of(const struct container *c)
+{
+	return (struct att_target){ .name = c->name, .cgroup_path = c->cgroup_path, .cgroup_id = c->cgroup_id,
+				    .netns_cookie = c->netns_cookie };
+}
 
 struct container *container__find(struct daemon *d, const char *name)
 {
@@ -57,48 +61,45 @@ int container__uses(const struct container *c, const struct module *m)
 int container__closure(struct daemon *d, const struct policy *p, const char **out, size_t outmax,
 		       char *err, size_t errlen)
 {
-	struct dep_node nodes[DEPGRAPH_MAX];
-	const char *deps[DEPGRAPH_MAX][KHELP_MAX_DEPS];
 	const char *req[POLICY_MAX_HELPERS + 1];
-	size_t n = 0, nreq = 0;
+	struct dep_node *nodes;
+	size_t n = 0, max = 0, nreq = 0;
+	int ret;
 
-	for (struct module *m = d->modules; m && n < DEPGRAPH_MAX; m = m->next) {
+	for (struct module *m = d->modules; m; m = m->next)
+		max++;
+	nodes = calloc(max ? max : 1, sizeof(*nodes));
+	if (!nodes) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (struct module *m = d->modules; m; m = m->next) {
 		if (m->state != MOD_ACTIVE)
 			continue;
-		for (unsigned int i = 0; i < m->meta.ndeps; i++)
-			deps[n][i] = m->meta.deps[i].name;
-		nodes[n] = (struct dep_node){ .name = m->meta.desc.name, .deps = deps[n],
-					      .ndeps = m->meta.ndeps };
-		n++;
+		nodes[n++] = (struct dep_node){ .name = m->meta.desc.name, .deps = m->dep_names,
+						.ndeps = m->meta.ndeps };
 	}
 	for (unsigned int i = 0; i < p->nhelpers; i++)
 		req[nreq++] = p->helpers[i];
-	if (p->congestion[0] && registry__find(d, p->congestion))
+	if (p->congestion[0] && module__find(d->modules, p->congestion))
 		req[nreq++] = p->congestion;
-	return depgraph__resolve(nodes, n, req, nreq, out, outmax, err, errlen);
+	ret = depgraph__resolve(nodes, n, req, nreq, out, outmax, err, errlen);
+	free(nodes);
+	return ret;
 }
 
 static const struct khelp_meta *env_module(void *ctx, const char *name)
 {
-	struct module *m = registry__find(ctx, name);
+	struct daemon *d = ctx;
+	struct module *m = module__find(d->modules, name);
 
 	return m && m->state == MOD_ACTIVE ? &m->meta : NULL;
 }
 
 static int env_kernel_cc(void *ctx, const char *name)
 {
-	char buf[1024], *save = NULL;
-	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_congestion_control", "re");
-	int found = 0;
-
 	(void)ctx;
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f))
-		for (char *t = strtok_r(buf, " \n", &save); t && !found; t = strtok_r(NULL, " \n", &save))
-			found = !strcmp(t, name);
-	fclose(f);
-	return found;
+	return sysctl__cc_is_available(name);
 }
 
 static int env_closure(void *ctx, const struct policy *p, const char **out, size_t outmax, char *err,
@@ -126,141 +127,54 @@ static int cgroup__resolve(struct daemon *d, const struct policy *p, char *out, 
 	return 0;
 }
 
-static int netns__cookie(const char *path, __u64 *cookie)
+static int container__wants(const struct attachment *next, unsigned int n, const struct module *m)
 {
-	int self, ns, s, ret = 0;
-	socklen_t len = sizeof(*cookie);
-
-	ns = open(path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0)
-		return -errno;
-	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0 || setns(ns, CLONE_NEWNET)) {
-		ret = -errno;
-		goto out;
-	}
-	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (setns(self, CLONE_NEWNET))
-		ret = -errno;
-	if (s < 0 || getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len))
-		ret = ret ? ret : -errno;
-	if (s >= 0)
-		close(s);
-out:
-	if (self >= 0)
-		close(self);
-	close(ns);
-	return ret;
-}
-
-static void cfg__fill(const struct container *c, const struct policy *p, const struct module *m,
-		      struct khelp_cgrp_cfg *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->container_id = c->cgroup_id;
-	cfg->netns_cookie = c->netns_cookie;
-	cfg->ready = 1;
-	for (unsigned int i = 0; i < m->meta.desc.nparams; i++) {
-		const struct khelp_param_desc *pd = &m->meta.params[i];
-		int k = policy__find_param(p, m->meta.desc.name, pd->name);
-
-		cfg->params[pd->index] = k >= 0 ? p->params[k].parsed : pd->def;
-	}
-}
-
-/* Write this container's config of module m into the module's maps. */
-static int cfg__write(const struct container *c, const struct module *m, const struct khelp_cgrp_cfg *cfg)
-{
-	if (m->cgrp_fd >= 0) {
-		struct bpf_cgroup_storage_key key = { .cgroup_inode_id = c->cgroup_id,
-						      .attach_type = BPF_CGROUP_SOCK_OPS };
-
-		if (bpf_map_update_elem(m->cgrp_fd, &key, cfg, BPF_EXIST))
-			return -errno;
-	}
-	if (m->ccfg_fd >= 0 && bpf_map_update_elem(m->ccfg_fd, &c->cgroup_id, cfg, BPF_ANY))
-		return -errno;
+	for (unsigned int i = 0; i < n; i++)
+		if (next[i].m == m)
+			return 1;
 	return 0;
 }
 
-static void att__pin_path(struct daemon *d, const struct container *c, const struct module *m, char *out,
-			  size_t size)
+/* Rewrite the configs of c's policy in force (after a failed apply touched them). */
+static void container__restore(struct container *c)
 {
-	pins__path(out, size, d->cfg.bpffs, "containers", c->name, m->meta.desc.name);
-}
+	struct att_target t = target_of(c);
+	char err[KHELP_REASON_MAX];
 
-/* Take over a link an earlier khelpd pinned for this container and module. */
-static int att__adopt(struct daemon *d, const struct container *c, const struct module *m)
-{
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd;
+	if (c->state != CT_ACTIVE)
+		return;
+	for (unsigned int i = 0; i < c->natt; i++) {
+		struct khelp_cgrp_cfg cfg;
 
-	att__pin_path(d, c, m, path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -ENOENT;
-	if (bpf_link_get_info_by_fd(fd, &info, &len) || info.type != BPF_LINK_TYPE_CGROUP ||
-	    info.cgroup.cgroup_id != c->cgroup_id || bpf_link_update(fd, m->prog_fd, NULL)) {
-		close(fd);
-		unlink(path);
-		return -ESTALE;
+		attach__cfg_fill(&t, &c->pol, c->att[i].m, &cfg);
+		if (attach__cfg_write(&t, c->att[i].m, &cfg, err, sizeof(err)))
+			pr_warn("container %s: rollback: %s\n", c->name, err);
 	}
-	pr_debug("container %s: adopted the pinned link of %s\n", c->name, m->meta.desc.name);
-	return fd;
-}
-
-static int att__create(struct daemon *d, const struct container *c, const struct module *m, int cgfd,
-		       char *err, size_t errlen)
-{
-	int fd;
-
-	if (m->prog_fd < 0)
-		return -1;	/* a CC: nothing to link on the cgroup */
-	fd = att__adopt(d, c, m);
-	if (fd >= 0)
-		return fd;
-	fd = bpf_link_create(m->prog_fd, cgfd, BPF_CGROUP_SOCK_OPS, NULL);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot attach %s to cgroup %s: %s", m->meta.desc.name, c->cgroup_path,
-			 strerror(errno));
-		return -errno - 1000;	/* distinguishable from -1 */
-	}
-	return fd;
-}
-
-/* Stop using a module in a container: unpin runs its container destroy event too. */
-static void att__release(struct daemon *d, const struct container *c, const struct attachment *a, int unpin)
-{
-	char path[PATH_MAX];
-
-	if (unpin) {
-		module__event(a->m, KHELP_EV_CONTAINER_DESTROY, c);
-		att__pin_path(d, c, a->m, path, sizeof(path));
-		unlink(path);
-		if (a->m->ccfg_fd >= 0)
-			bpf_map_delete_elem(a->m->ccfg_fd, &c->cgroup_id);
-	}
-	if (a->link_fd >= 0)
-		close(a->link_fd);
+	if (c->ccsel_fd >= 0 && c->pol.congestion[0] && attach__ccsel_set(&t, c->pol.congestion, err, sizeof(err)))
+		pr_warn("container %s: rollback: %s\n", c->name, err);
 }
 
 /*
  * Apply policy np to container c (np is validated). 0, or -errno with err set
- * and c unchanged. -ENOENT means exactly one thing: the cgroup does not exist.
+ * and c unchanged: every link, pin and config of the policy in force stays
+ * as it was. -ENOENT means exactly one thing: the cgroup does not exist.
  */
 static int container__apply(struct daemon *d, struct container *c, const struct policy *np, char *err,
 			    size_t errlen)
 {
 	const char *want[CONTAINER_MAX_MODULES];
 	struct attachment next[CONTAINER_MAX_MODULES];
-	struct container tmp = *c;
+	struct container tmp;
+	struct att_target t;
 	unsigned int nnext = 0, first_new;
 	char why[KHELP_REASON_MAX];
+	int n, cgfd, ret = 0, same_cgroup, ccsel_new = -1, ccsel_fd;
 	struct stat st;
-	int n, cgfd, ret = 0;
 
+	/* tmp: c's identity under np; it shares no fd with c until the commit */
+	memset(&tmp, 0, sizeof(tmp));
+	snprintf(tmp.name, sizeof(tmp.name), "%s", c->name);
+	tmp.ccsel_fd = -1;
 	ret = cgroup__resolve(d, np, tmp.cgroup_path, sizeof(tmp.cgroup_path), err, errlen);
 	if (ret)
 		return ret;
@@ -276,7 +190,6 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 				 np->path, np->cgroup_line, tmp.cgroup_path, o->name, o->pol.path);
 			return -EEXIST;
 		}
-	tmp.netns_cookie = 0;
 	if (np->netns[0] && (ret = netns__cookie(np->netns, &tmp.netns_cookie))) {
 		snprintf(err, errlen, "%s:%d: [container] netns: %s: %s", np->path, np->netns_line, np->netns,
 			 strerror(-ret));
@@ -287,20 +200,23 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		snprintf(err, errlen, "%s: %s", np->path, why);
 		return -EINVAL;
 	}
+	t = target_of(&tmp);
 	cgfd = open(tmp.cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {
-		snprintf(err, errlen, "%s: cannot open cgroup %s: %s", np->path, tmp.cgroup_path, strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot open cgroup %s: %s", np->path, tmp.cgroup_path, strerror(-ret));
+		return ret;
 	}
+	same_cgroup = c->state == CT_ACTIVE && c->cgroup_id == tmp.cgroup_id;
 	/* kept modules first, in the order the kernel runs them (only if the cgroup is the same) */
-	if (c->state == CT_ACTIVE && c->cgroup_id == tmp.cgroup_id)
+	if (same_cgroup)
 		for (unsigned int i = 0; i < c->natt; i++)
 			for (int k = 0; k < n; k++)
 				if (!strcmp(want[k], c->att[i].m->meta.desc.name))
 					next[nnext++] = c->att[i];
 	first_new = nnext;
 	for (int k = 0; k < n && !ret; k++) {
-		struct module *m = registry__find(d, want[k]);
+		struct module *m = module__find(d->modules, want[k]);
 		int have = 0, fd;
 
 		for (unsigned int i = 0; i < first_new; i++)
@@ -308,17 +224,16 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		if (have)
 			continue;
 		/* per-container init in dependency order; a refusal aborts the apply */
-		ret = module__event(m, KHELP_EV_CONTAINER_INIT, &tmp);
+		ret = module__event(m, KHELP_EV_CONTAINER_INIT, tmp.cgroup_id, tmp.name);
 		if (ret) {
 			snprintf(err, errlen, "%s: module %s refused container %s (khelp_init returned %d)", np->path,
 				 m->meta.desc.name, tmp.name, ret);
 			ret = -ECANCELED;
 			break;
 		}
-		fd = att__create(d, &tmp, m, cgfd, err, errlen);
-		if (fd < -1) {
-			module__event(m, KHELP_EV_CONTAINER_DESTROY, &tmp);
-			ret = -EIO;
+		ret = attach__link(d->cfg.bpffs, &t, m, cgfd, &fd, err, errlen);
+		if (ret) {
+			module__event(m, KHELP_EV_CONTAINER_DESTROY, tmp.cgroup_id, tmp.name);
 			break;
 		}
 		next[nnext++] = (struct attachment){ .m = m, .link_fd = fd };
@@ -327,58 +242,73 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 	for (unsigned int i = 0; i < nnext && !ret; i++) {
 		struct khelp_cgrp_cfg cfg;
 
-		cfg__fill(&tmp, np, next[i].m, &cfg);
-		ret = cfg__write(&tmp, next[i].m, &cfg);
+		attach__cfg_fill(&t, np, next[i].m, &cfg);
+		ret = attach__cfg_write(&t, next[i].m, &cfg, why, sizeof(why));
 		if (ret)
-			snprintf(err, errlen, "%s: cannot configure %s: %s", np->path, next[i].m->meta.desc.name,
-				 strerror(-ret));
+			snprintf(err, errlen, "%s: %s", np->path, why);
 	}
-	if (!ret) {
-		/* the default CC selector moves with the cgroup */
-		if (c->state == CT_ACTIVE && c->cgroup_id != tmp.cgroup_id && c->ccsel_fd >= 0) {
-			close(tmp.ccsel_fd);
-			tmp.ccsel_fd = -1;
+	/* the default-CC selector: kept on the same cgroup, a new link on a new one */
+	ccsel_fd = same_cgroup && np->congestion[0] ? c->ccsel_fd : -1;
+	if (!ret && np->congestion[0]) {
+		if (ccsel_fd < 0) {
+			ret = attach__ccsel_link(d->cfg.bpffs, &t, &ccsel_new, why, sizeof(why));
+			ccsel_fd = ccsel_new;
 		}
-		if (np->congestion[0] || tmp.ccsel_fd >= 0)
-			ret = cc__container_default(d, &tmp, np->congestion, err, errlen);
+		if (!ret)
+			ret = attach__ccsel_set(&t, np->congestion, why, sizeof(why));
+		if (ret)
+			snprintf(err, errlen, "%s: %s", np->path, why);
 	}
 	if (ret) {
-		/* roll back: only what this apply created goes; kept configs are rewritten below */
+		/* roll back: only what this apply created goes; what is in force is rewritten */
 		for (unsigned int i = first_new; i < nnext; i++)
-			att__release(d, &tmp, &next[i], 1);
-		for (unsigned int i = 0; i < c->natt && c->state == CT_ACTIVE; i++) {
-			struct khelp_cgrp_cfg cfg;
-
-			cfg__fill(c, &c->pol, c->att[i].m, &cfg);
-			cfg__write(c, c->att[i].m, &cfg);
+			attach__release(d->cfg.bpffs, &t, &next[i], 0);
+		for (unsigned int i = first_new; i < nnext; i++) {
+			module__event(next[i].m, KHELP_EV_CONTAINER_DESTROY, tmp.cgroup_id, tmp.name);
+			/* a CC's config is keyed by cgroup: drop the entry this apply wrote */
+			if (next[i].m->ccfg_fd >= 0)
+				bpf_map_delete_elem(next[i].m->ccfg_fd, &tmp.cgroup_id);
 		}
-		if (c->state == CT_ACTIVE && c->pol.congestion[0]) {
-			char ignore[256];
-
-			cc__container_default(d, c, c->pol.congestion, ignore, sizeof(ignore));
-		}
+		if (ccsel_new >= 0)
+			close(ccsel_new);
+		container__restore(c);
 		return ret;
 	}
-	/* commit: drop what the new policy does not want, in reverse order */
-	for (int i = (int)c->natt - 1; i >= 0 && c->state == CT_ACTIVE; i--) {
-		int kept = 0;
+	/* commit: pin what is new (the pins of the policy in force are replaced, never removed first) */
+	for (unsigned int i = 0; i < nnext; i++)
+		if ((i >= first_new || !same_cgroup) && (ret = attach__pin(d->cfg.bpffs, &t, &next[i])))
+			pr_warn("container %s: cannot pin the link of %s: %s\n", tmp.name, next[i].m->meta.desc.name,
+				strerror(-ret));
+	if (ccsel_new >= 0 && (ret = attach__ccsel_pin(d->cfg.bpffs, &t, ccsel_new)))
+		pr_warn("container %s: cannot pin its congestion selector: %s\n", tmp.name, strerror(-ret));
+	/* drop what the new policy does not want (or all, after a move), in reverse order */
+	if (c->state == CT_ACTIVE) {
+		struct att_target old = target_of(c);
 
-		for (unsigned int k = 0; k < first_new; k++)
-			kept |= next[k].m == c->att[i].m;
-		if (!kept)
-			att__release(d, c, &c->att[i], 1);
-	}
-	for (unsigned int i = 0; i < nnext; i++) {
-		char path[PATH_MAX];
+		for (int i = (int)c->natt - 1; i >= 0; i--) {
+			int kept = 0;
 
-		if (next[i].link_fd < 0)
-			continue;
-		att__pin_path(d, &tmp, next[i].m, path, sizeof(path));
-		if (pins__replace_fd(next[i].link_fd, path))
-			pr_warn("container %s: cannot pin %s\n", tmp.name, path);
+			for (unsigned int k = 0; k < first_new; k++)
+				kept |= next[k].m == c->att[i].m;
+			if (kept)
+				continue;
+			attach__release(d->cfg.bpffs, &old, &c->att[i], 0);
+			module__event(c->att[i].m, KHELP_EV_CONTAINER_DESTROY, old.cgroup_id, old.name);
+			if (c->att[i].m->ccfg_fd >= 0)
+				bpf_map_delete_elem(c->att[i].m->ccfg_fd, &old.cgroup_id);
+			/* a module attached again after a move: its new link holds the pin now */
+			if (!container__wants(next, nnext, c->att[i].m))
+				attach__unpin(d->cfg.bpffs, &old, c->att[i].m);
+		}
+		if (c->ccsel_fd >= 0 && c->ccsel_fd != ccsel_fd) {
+			close(c->ccsel_fd);
+			if (ccsel_new < 0)
+				attach__ccsel_unpin(d->cfg.bpffs, &old);
+		}
 	}
 	memcpy(tmp.att, next, sizeof(next[0]) * nnext);
 	tmp.natt = nnext;
+	tmp.ccsel_fd = ccsel_fd;
 	tmp.pol = *np;
 	tmp.state = CT_ACTIVE;
 	tmp.error[0] = '\0';
@@ -389,14 +319,17 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 
 static void container__detach_all(struct daemon *d, struct container *c)
 {
+	struct att_target t = target_of(c);
 	char path[PATH_MAX];
 
-	cc__container_default(d, c, NULL, NULL, 0);
+	if (c->ccsel_fd >= 0)
+		close(c->ccsel_fd);
+	c->ccsel_fd = -1;
 	for (int i = (int)c->natt - 1; i >= 0; i--)
-		att__release(d, c, &c->att[i], 1);
+		attach__release(d->cfg.bpffs, &t, &c->att[i], 1);
 	c->natt = 0;
-	pins__path(path, sizeof(path), d->cfg.bpffs, "containers", c->name, NULL);
-	pins__remove_tree(path);
+	if (!pins__path(path, sizeof(path), d->cfg.bpffs, "containers", c->name, NULL))
+		pins__remove_tree(path);
 }
 
 static struct container *container__new(struct daemon *d, const char *name)
@@ -569,8 +502,9 @@ int container__set_param(struct daemon *d, struct container *c, struct module *m
 			 const char *value, char *err, size_t errlen)
 {
 	const struct khelp_param_desc *pd = meta__param(&m->meta, key);
-	struct policy *np;
+	struct att_target t = target_of(c);
 	struct khelp_cgrp_cfg cfg;
+	struct policy *np;
 	long long v;
 	char why[256];
 	int k, ret;
@@ -592,7 +526,8 @@ int container__set_param(struct daemon *d, struct container *c, struct module *m
 	if (k < 0) {
 		if (np->nparams >= POLICY_MAX_PARAMS) {
 			free(np);
-			snprintf(err, errlen, "too many parameters");
+			snprintf(err, errlen, "container %s has %d parameters set, the most a policy may have",
+				 c->name, POLICY_MAX_PARAMS);
 			return -E2BIG;
 		}
 		k = np->nparams++;
@@ -601,11 +536,9 @@ int container__set_param(struct daemon *d, struct container *c, struct module *m
 	}
 	snprintf(np->params[k].value, sizeof(np->params[k].value), "%s", value);
 	np->params[k].parsed = v;
-	cfg__fill(c, np, m, &cfg);
-	ret = cfg__write(c, m, &cfg);
-	if (ret)
-		snprintf(err, errlen, "cannot write %s's config: %s", m->meta.desc.name, strerror(-ret));
-	else
+	attach__cfg_fill(&t, np, m, &cfg);
+	ret = attach__cfg_write(&t, m, &cfg, err, errlen);
+	if (!ret)
 		c->pol = *np;
 	free(np);
 	return ret;
@@ -613,48 +546,103 @@ int container__set_param(struct daemon *d, struct container *c, struct module *m
 
 void container__detach_module_everywhere(struct daemon *d, struct module *m)
 {
-	for (struct container *c = d->containers; c; c = c->next)
+	for (struct container *c = d->containers; c; c = c->next) {
+		struct att_target t = target_of(c);
+
 		for (unsigned int i = 0; i < c->natt; i++) {
 			if (c->att[i].m != m)
 				continue;
-			att__release(d, c, &c->att[i], 1);
+			attach__release(d->cfg.bpffs, &t, &c->att[i], 1);
 			memmove(&c->att[i], &c->att[i + 1], (c->natt - i - 1) * sizeof(c->att[0]));
 			c->natt--;
 			snprintf(c->error, sizeof(c->error), "module %s was unloaded", m->meta.desc.name);
 			i--;
 		}
+	}
 }
 
-void container__replace_module(struct daemon *d, struct module *old, struct module *new)
+/* Every (container, attachment) of old, for one all-or-nothing switch. */
+struct switch_rec {
+	struct container *c;
+	unsigned int i;
+};
+
+int container__replace_module(struct daemon *d, struct module *old, struct module *new, char *err,
+			      size_t errlen)
 {
-	for (struct container *c = d->containers; c; c = c->next)
-		for (unsigned int i = 0; i < c->natt; i++) {
+	struct switch_rec *done = NULL;
+	size_t n = 0, cap = 0;
+	int ret = 0;
+
+	for (struct container *c = d->containers; c && !ret; c = c->next) {
+		struct att_target t = target_of(c);
+
+		for (unsigned int i = 0; i < c->natt && !ret; i++) {
 			struct khelp_cgrp_cfg cfg;
 
 			if (c->att[i].m != old)
 				continue;
-			if (c->att[i].link_fd >= 0 && new->prog_fd >= 0 &&
-			    bpf_link_update(c->att[i].link_fd, new->prog_fd, NULL))
-				pr_warn("container %s: cannot switch %s to the new version: %s\n", c->name,
-					new->meta.desc.name, strerror(errno));
-			c->att[i].m = new;
-			cfg__fill(c, &c->pol, new, &cfg);
-			cfg__write(c, new, &cfg);
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct switch_rec *nd = realloc(done, ncap * sizeof(*nd));
+
+				if (!nd) {
+					snprintf(err, errlen, "out of memory");
+					ret = -ENOMEM;
+					break;
+				}
+				done = nd;
+				cap = ncap;
+			}
+			attach__cfg_fill(&t, &c->pol, new, &cfg);
+			ret = attach__cfg_write(&t, new, &cfg, err, errlen);
+			if (!ret && c->att[i].link_fd >= 0 && new->prog_fd >= 0 &&
+			    bpf_link_update(c->att[i].link_fd, new->prog_fd, NULL)) {
+				ret = -errno;
+				snprintf(err, errlen, "cannot switch container %s to the new version: %s", c->name,
+					 strerror(-ret));
+			}
+			if (!ret)
+				done[n++] = (struct switch_rec){ .c = c, .i = i };
 		}
+	}
+	if (ret) {
+		/* back to the old programs wherever the switch was made; the caller keeps old */
+		for (size_t k = 0; k < n; k++) {
+			struct attachment *a = &done[k].c->att[done[k].i];
+
+			if (a->link_fd >= 0 && old->prog_fd >= 0 && bpf_link_update(a->link_fd, old->prog_fd, NULL))
+				pr_warn("container %s: cannot switch %s back: %s\n", done[k].c->name,
+					old->meta.desc.name, strerror(errno));
+		}
+		free(done);
+		return ret;
+	}
+	for (size_t k = 0; k < n; k++)
+		done[k].c->att[done[k].i].m = new;
+	free(done);
+	return 0;
 }
 
-void container__drain_module(struct daemon *d, struct module *m)
+int container__drain_module(struct daemon *d, struct module *m, char *err, size_t errlen)
 {
-	for (struct container *c = d->containers; c; c = c->next)
+	int ret = 0;
+
+	for (struct container *c = d->containers; c; c = c->next) {
+		struct att_target t = target_of(c);
+
 		for (unsigned int i = 0; i < c->natt; i++) {
 			struct khelp_cgrp_cfg cfg;
 
 			if (c->att[i].m != m)
 				continue;
-			cfg__fill(c, &c->pol, m, &cfg);
+			attach__cfg_fill(&t, &c->pol, m, &cfg);
 			cfg.draining = 1;
-			cfg__write(c, m, &cfg);
+			if (attach__cfg_write(&t, m, &cfg, err, errlen) && !ret)
+				ret = -EIO;
 		}
+	}
+	return ret;
 }
 
 void container__free_all(struct daemon *d)
@@ -669,4 +657,5 @@ void container__free_all(struct daemon *d)
 			close(c->ccsel_fd);
 		container__free(d, c);
 	}
+	attach__free();
 }

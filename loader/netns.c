@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Visiting network namespaces. A TCP iterator and a socket see the namespace
+ * they were created in, so khelpd enters a container's namespace for a
+ * moment. If it cannot return to its own, every later socket, iterator and
+ * netns cookie would be wrong: it aborts instead of running on.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "log.h"
+#include "netns.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+static int self_fd = -1;
+
+int netns__self(void)
+{
+	if (self_fd < 0) {
+		self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (self_fd < 0)
+			return -errno;
+	}
+	return self_fd;
+}
+
+int netns__enter(int ns)
+{
+	int self = netns__self();
+
+	if (self < 0)
+		return self;
+	return setns(ns, CLONE_NEWNET) ? -errno : 0;
+}
+
+void netns__leave(void)
+{
+	if (setns(self_fd, CLONE_NEWNET)) {
+		pr_warn("cannot return to khelpd's own network namespace: %s; aborting\n", strerror(errno));
+		abort();
+	}
+}
+
+int netns__cookie(const char *path, __u64 *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int ns, s, ret;
+
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return -errno;
+	ret = netns__enter(ns);
+	close(ns);
+	if (ret)
+		return ret;
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ret = s < 0 ? -errno : 0;
+	netns__leave();
+	if (!ret && getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len))
+		ret = -errno;
+	if (s >= 0)
+		close(s);
+	return ret;
+}
+
+int netns__all(int **fds)
+{
+	const char *dirs[] = { "/proc", "/run/netns" };
+	ino_t *seen = NULL;
+	int n = 0, cap = 0;
+
+	*fds = NULL;
+	for (size_t k = 0; k < 2; k++) {
+		DIR *dir = opendir(dirs[k]);
+		struct dirent *e;
+
+		if (!dir)
+			continue;
+		while ((e = readdir(dir))) {
+			char path[PATH_MAX];
+			struct stat st;
+			int dup = 0, fd;
+
+			if (k == 0 && (e->d_name[0] < '0' || e->d_name[0] > '9'))
+				continue;
+			if (k == 1 && e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), k == 0 ? "/proc/%s/ns/net" : "/run/netns/%s", e->d_name);
+			if (stat(path, &st))
+				continue;	/* the process exited */
+			for (int i = 0; i < n && !dup; i++)
+				dup = seen[i] == st.st_ino;
+			if (dup)
+				continue;
+			if (n == cap) {
+				int ncap = cap ? cap * 2 : 64;
+				ino_t *ns = realloc(seen, ncap * sizeof(*ns));
+				int *nf = ns ? realloc(*fds, ncap * sizeof(*nf)) : NULL;
+
+				if (ns)
+					seen = ns;
+				if (!nf) {
+					closedir(dir);
+					for (int i = 0; i < n; i++)
+						close((*fds)[i]);
+					free(*fds);
+					free(seen);
+					*fds = NULL;
+					return -ENOMEM;
+				}
+				*fds = nf;
+				cap = ncap;
+			}
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			seen[n] = st.st_ino;
+			(*fds)[n++] = fd;
+		}
+		closedir(dir);
+	}
+	free(seen);
+	return n;
+}

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <khelp/platform.h>
 #include "attach.h"
+#include "kops.h"
 #include "log.h"
 #include "pins.h"
 #include "sysctl.h"
@@ -44,14 +45,14 @@ int attach__cfg_write(const struct att_target *t, const struct module *m, const 
 		struct bpf_cgroup_storage_key key = { .cgroup_inode_id = t->cgroup_id,
 						      .attach_type = BPF_CGROUP_SOCK_OPS };
 
-		if (bpf_map_update_elem(m->cgrp_fd, &key, cfg, BPF_EXIST)) {
+		if (kops.map_update_elem(m->cgrp_fd, &key, cfg, BPF_EXIST)) {
 			e = errno;
 			snprintf(err, errlen, "cannot write %s's config for container %s: %s", m->meta.desc.name,
 				 t->name, strerror(e));
 			return -e;
 		}
 	}
-	if (m->ccfg_fd >= 0 && bpf_map_update_elem(m->ccfg_fd, &t->cgroup_id, cfg, BPF_ANY)) {
+	if (m->ccfg_fd >= 0 && kops.map_update_elem(m->ccfg_fd, &t->cgroup_id, cfg, BPF_ANY)) {
 		e = errno;
 		snprintf(err, errlen, "cannot write %s's config for container %s: %s%s", m->meta.desc.name, t->name,
 			 strerror(e), e == E2BIG ? " (its khelp_ccfg map is full: one entry per container)" : "");
@@ -71,7 +72,7 @@ static int link__adopt(const char *path, const struct att_target *t, int prog_fd
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(path);
+	int fd = kops.obj_get(path);
 
 	if (fd < 0)
 		return -1;
@@ -79,8 +80,8 @@ static int link__adopt(const char *path, const struct att_target *t, int prog_fd
 	 * A pin on another cgroup may be the link still in force while the
 	 * container moves: leave it, the commit replaces it.
 	 */
-	if (bpf_link_get_info_by_fd(fd, &info, &len) || info.type != BPF_LINK_TYPE_CGROUP ||
-	    info.cgroup.cgroup_id != t->cgroup_id || bpf_link_update(fd, prog_fd, NULL)) {
+	if (kops.link_get_info_by_fd(fd, &info, &len) || info.type != BPF_LINK_TYPE_CGROUP ||
+	    info.cgroup.cgroup_id != t->cgroup_id || kops.link_update(fd, prog_fd, NULL)) {
 		close(fd);
 		return -1;
 	}
@@ -101,7 +102,7 @@ int attach__link(const char *bpffs, const struct att_target *t, const struct mod
 		pr_debug("container %s: adopted the pinned link of %s\n", t->name, m->meta.desc.name);
 		return 0;
 	}
-	*fd = bpf_link_create(m->prog_fd, cgfd, BPF_CGROUP_SOCK_OPS, NULL);
+	*fd = kops.link_create(m->prog_fd, cgfd, BPF_CGROUP_SOCK_OPS, NULL);
 	if (*fd < 0) {
 		e = errno;
 		snprintf(err, errlen, "cannot attach %s to cgroup %s: %s", m->meta.desc.name, t->cgroup_path,
@@ -132,7 +133,7 @@ void attach__release(const char *bpffs, const struct att_target *t, const struct
 		if (a->link_fd >= 0 && !att__pin_path(bpffs, t, a->m->meta.desc.name, path, sizeof(path)))
 			if (unlink(path) && errno != ENOENT)
 				pr_warn("cannot remove %s: %s\n", path, strerror(errno));
-		if (a->m->ccfg_fd >= 0 && bpf_map_delete_elem(a->m->ccfg_fd, &t->cgroup_id) && errno != ENOENT)
+		if (a->m->ccfg_fd >= 0 && kops.map_delete_elem(a->m->ccfg_fd, &t->cgroup_id) && errno != ENOENT)
 			pr_warn("module %s: cannot remove the config of container %s: %s\n",
 				a->m->meta.desc.name, t->name, strerror(errno));
 	}
@@ -187,7 +188,7 @@ int attach__ccsel_link(const char *bpffs, const struct att_target *t, int *fd, c
 	if (cgfd < 0) {
 		ret = -errno;
 	} else {
-		*fd = bpf_link_create(prog, cgfd, BPF_CGROUP_SOCK_OPS, NULL);
+		*fd = kops.link_create(prog, cgfd, BPF_CGROUP_SOCK_OPS, NULL);
 		ret = *fd < 0 ? -errno : 0;
 		close(cgfd);
 	}
@@ -212,7 +213,7 @@ int attach__ccsel_set(const struct att_target *t, const char *name, char *err, s
 	}
 	snprintf(cfg.cc, sizeof(cfg.cc), "%s", name);
 	sysctl__cc_default(cfg.sys_default, sizeof(cfg.sys_default));
-	if (bpf_map_update_elem(bpf_map__fd(ccsel->maps.ccsel_cfg), &key, &cfg, BPF_ANY)) {
+	if (kops.map_update_elem(bpf_map__fd(ccsel->maps.ccsel_cfg), &key, &cfg, BPF_ANY)) {
 		e = errno;
 		snprintf(err, errlen, "cannot set the default congestion control of %s: %s", t->name, strerror(e));
 		return -e;

@@ -23,6 +23,7 @@
 #include "attach.h"
 #include "containers.h"
 #include "depgraph.h"
+#include "kops.h"
 #include "log.h"
 #include "netns.h"
 #include "pins.h"
@@ -267,7 +268,7 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 			module__event(next[i].m, KHELP_EV_CONTAINER_DESTROY, tmp.cgroup_id, tmp.name);
 			/* a CC's config is keyed by cgroup: drop the entry this apply wrote */
 			if (next[i].m->ccfg_fd >= 0)
-				bpf_map_delete_elem(next[i].m->ccfg_fd, &tmp.cgroup_id);
+				kops.map_delete_elem(next[i].m->ccfg_fd, &tmp.cgroup_id);
 		}
 		if (ccsel_new >= 0)
 			close(ccsel_new);
@@ -295,7 +296,7 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 			attach__release(d->cfg.bpffs, &old, &c->att[i], 0);
 			module__event(c->att[i].m, KHELP_EV_CONTAINER_DESTROY, old.cgroup_id, old.name);
 			if (c->att[i].m->ccfg_fd >= 0)
-				bpf_map_delete_elem(c->att[i].m->ccfg_fd, &old.cgroup_id);
+				kops.map_delete_elem(c->att[i].m->ccfg_fd, &old.cgroup_id);
 			/* a module attached again after a move: its new link holds the pin now */
 			if (!container__wants(next, nnext, c->att[i].m))
 				attach__unpin(d->cfg.bpffs, &old, c->att[i].m);
@@ -597,7 +598,7 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 			attach__cfg_fill(&t, &c->pol, new, &cfg);
 			ret = attach__cfg_write(&t, new, &cfg, err, errlen);
 			if (!ret && c->att[i].link_fd >= 0 && new->prog_fd >= 0 &&
-			    bpf_link_update(c->att[i].link_fd, new->prog_fd, NULL)) {
+			    kops.link_update(c->att[i].link_fd, new->prog_fd, NULL)) {
 				ret = -errno;
 				snprintf(err, errlen, "cannot switch container %s to the new version: %s", c->name,
 					 strerror(-ret));
@@ -611,7 +612,7 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 		for (size_t k = 0; k < n; k++) {
 			struct attachment *a = &done[k].c->att[done[k].i];
 
-			if (a->link_fd >= 0 && old->prog_fd >= 0 && bpf_link_update(a->link_fd, old->prog_fd, NULL))
+			if (a->link_fd >= 0 && old->prog_fd >= 0 && kops.link_update(a->link_fd, old->prog_fd, NULL))
 				pr_warn("container %s: cannot switch %s back: %s\n", done[k].c->name,
 					old->meta.desc.name, strerror(errno));
 		}

@@ -281,6 +281,10 @@ int main(int argc, char **argv)
 		pr_warn("%s\n", err);
 		return 1;
 	}
+	if (pins__lock(d.cfg.bpffs, err, sizeof(err)) < 0) {
+		pr_warn("%s\n", err);
+		return 1;
+	}
 	if (pins__mkdir(d.cfg.modules) || pins__mkdir(d.cfg.policies)) {
 		pr_warn("cannot create %s or %s: %s\n", d.cfg.modules, d.cfg.policies, strerror(errno));
 		return 1;

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "kops.h"
 #include "log.h"
 #include "module.h"
 #include "pins.h"
@@ -40,7 +41,7 @@ int module__event(struct module *m, enum khelp_init_event event, __u64 container
 		return 0;
 	if (container)
 		snprintf(ctx.container, sizeof(ctx.container), "%s", container);
-	if (bpf_prog_test_run_opts(m->init_fd, &o)) {
+	if (kops.prog_test_run_opts(m->init_fd, &o)) {
 		int e = errno;
 
 		pr_warn("module %s: cannot run khelp_init: %s\n", m->meta.desc.name, strerror(e));
@@ -224,7 +225,7 @@ static void module__reuse_pinned(const char *bpffs, struct module *m, struct bpf
 
 	if (pins__path(path, sizeof(path), bpffs, "modules", m->meta.desc.name, pin))
 		return;
-	fd = bpf_obj_get(path);
+	fd = kops.obj_get(path);
 	if (fd < 0)
 		return;
 	if (!bpf_map_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(map) &&

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <ftw.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <linux/magic.h>
+#include "kops.h"
 #include "pins.h"
 
 int pins__mkdir(const char *path)
@@ -107,7 +109,7 @@ int pins__replace_fd(int fd, const char *path)
 		return -ENAMETOOLONG;
 	if (unlink(tmp) && errno != ENOENT)
 		return -errno;
-	if (bpf_obj_pin(fd, tmp))
+	if (kops.obj_pin(fd, tmp))
 		return -errno;
 	if (rename(tmp, path)) {
 		ret = -errno;
@@ -115,4 +117,26 @@ int pins__replace_fd(int fd, const char *path)
 		return ret;
 	}
 	return 0;
+}
+
+int pins__lock(const char *root, char *err, size_t errlen)
+{
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e;
+
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot open %s: %s", root, strerror(e));
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			snprintf(err, errlen, "another khelpd owns %s: stop it first, or give this one another [paths] bpffs",
+				 root);
+		else
+			snprintf(err, errlen, "cannot lock %s: %s", root, strerror(e));
+		return -(e == EWOULDBLOCK ? EBUSY : e);
+	}
+	return fd;
 }

@@ -11,5 +11,11 @@ int pins__path(char *out, size_t size, const char *root, const char *a, const ch
 int pins__remove_tree(const char *path);
 /* Pin fd at path, replacing what is there; 0 or -errno. */
 int pins__replace_fd(int fd, const char *path);
+/*
+ * One khelpd per bpffs root: an exclusive flock on the root directory, held
+ * (the returned fd stays open) until khelpd exits. fd, or -EBUSY with err
+ * when another khelpd holds it.
+ */
+int pins__lock(const char *root, char *err, size_t errlen);
 
 #endif

@@ -218,6 +218,11 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	}									\
 	if (!__v)								\
 		return 1;							\
+	/* nested containers: the nearest one wins. A descendant cgroup's	\
+	 * programs run before its ancestors', so the nearest container	\
+	 * using this module created the data; an ancestor's copy stops. */	\
+	if (__v->kh.container_id != ctx.cfg->container_id)			\
+		return 1;							\
 	data = &__v->d;
 #define KHELP__ENTRY_DATA_0(mod, dtype)						\
 	void *data = (void *)0;							\

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Rollback paths of containers.c and lifecycle's replace in place, without
+ * root: the kernel calls go through the kops table, faked here. "Cgroups"
+ * and the bpffs root are temporary directories; a fake link is an eventfd
+ * (so closing it is real and a double close shows), a fake pin an empty file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "containers.h"
+#include "kops.h"
+#include "module.h"
+#include "pins.h"
+
+static struct {
+	int creates, fail_create_at;	/* fail the Nth link_create (1-based), 0: never */
+	int updates, fail_update_at;
+	int prog_of[1024];		/* fake link fd -> the program it runs */
+	__u64 cgroup_of[1024];		/* fake link fd -> its cgroup id */
+} fk;
+
+static int fake_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
+			    const struct bpf_link_create_opts *opts)
+{
+	struct stat st;
+	int fd;
+
+	(void)type; (void)opts;
+	if (++fk.creates == fk.fail_create_at) {
+		errno = EPERM;
+		return -1;
+	}
+	fd = eventfd(0, EFD_CLOEXEC);
+	fstat(target_fd, &st);
+	fk.prog_of[fd] = prog_fd;
+	fk.cgroup_of[fd] = st.st_ino;
+	return fd;
+}
+
+static int fake_link_update(int link_fd, int prog_fd, const struct bpf_link_update_opts *opts)
+{
+	(void)opts;
+	if (++fk.updates == fk.fail_update_at) {
+		errno = EIO;
+		return -1;
+	}
+	fk.prog_of[link_fd] = prog_fd;
+	return 0;
+}
+
+/* a pinned fake link: its file holds the cgroup id */
+static int fake_obj_pin(int fd, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "%llu %d\n", (unsigned long long)fk.cgroup_of[fd], fk.prog_of[fd]);
+	return fclose(f);
+}
+
+static int fake_obj_get(const char *path)
+{
+	unsigned long long cg;
+	int prog, fd;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%llu %d", &cg, &prog) != 2) {
+		fclose(f);
+		errno = EINVAL;
+		return -1;
+	}
+	fclose(f);
+	fd = eventfd(0, EFD_CLOEXEC);
+	fk.cgroup_of[fd] = cg;
+	fk.prog_of[fd] = prog;
+	return fd;
+}
+
+static int fake_link_info(int fd, struct bpf_link_info *info, __u32 *len)
+{
+	(void)len;
+	info->type = BPF_LINK_TYPE_CGROUP;
+	info->cgroup.cgroup_id = fk.cgroup_of[fd];
+	return 0;
+}
+
+static int fake_map_update(int fd, const void *key, const void *value, __u64 flags)
+{
+	(void)fd; (void)key; (void)value; (void)flags;
+	return 0;
+}
+
+static int fake_map_delete(int fd, const void *key)
+{
+	(void)fd; (void)key;
+	return 0;
+}
+
+static char root[PATH_MAX];
+static struct daemon d;
+static struct module *m1, *m2;
+
+static struct module *fake_module(const char *name, int prog_fd)
+{
+	struct module *m = module__new(name);
+	struct khelp_meta meta = {};
+
+	snprintf(meta.desc.name, sizeof(meta.desc.name), "%s", name);
+	snprintf(meta.desc.version, sizeof(meta.desc.version), "1.0.0");
+	meta.desc.classes = KHELP_CLASS_TCP;
+	module__set_meta(m, &meta);
+	m->state = MOD_ACTIVE;
+	m->prog_fd = prog_fd;
+	m->cgrp_fd = 1000 + prog_fd;	/* only compared, never used: map calls are fakes */
+	m->next = d.modules;
+	d.modules = m;
+	return m;
+}
+
+static int setup(void **state)
+{
+	char tmpl[] = "/tmp/khelp-unit-ct.XXXXXX";
+
+	(void)state;
+	memset(&fk, 0, sizeof(fk));
+	kops.link_create = fake_link_create;
+	kops.link_update = fake_link_update;
+	kops.link_get_info_by_fd = fake_link_info;
+	kops.map_update_elem = fake_map_update;
+	kops.map_delete_elem = fake_map_delete;
+	kops.obj_get = fake_obj_get;
+	kops.obj_pin = fake_obj_pin;
+	snprintf(root, sizeof(root), "%s", mkdtemp(tmpl));
+	memset(&d, 0, sizeof(d));
+	snprintf(d.cfg.cgroup_root, sizeof(d.cfg.cgroup_root), "%s/cg", root);
+	snprintf(d.cfg.bpffs, sizeof(d.cfg.bpffs), "%s/bpffs", root);
+	snprintf(d.cfg.policies, sizeof(d.cfg.policies), "%s/policies", root);
+	pins__mkdir(d.cfg.cgroup_root);
+	pins__mkdir(d.cfg.policies);
+	mkdir(d.cfg.bpffs, 0700);
+	for (const char *cg = "a"; cg; cg = !strcmp(cg, "a") ? "b" : NULL) {
+		char p[PATH_MAX + 4];
+
+		snprintf(p, sizeof(p), "%s/%s", d.cfg.cgroup_root, cg);
+		mkdir(p, 0700);
+	}
+	m1 = fake_module("m_one", 101);
+	m2 = fake_module("m_two", 102);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	(void)state;
+	container__free_all(&d);
+	while (d.modules) {
+		struct module *m = d.modules;
+
+		d.modules = m->next;
+		free(m);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	return system(cmd) ? -1 : 0;
+}
+
+static int policy(const char *name, const char *cgroup, const char *helpers, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.conf", d.cfg.policies, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "[container]\ncgroup = %s\n[tcp]\nhelpers = %s\n", cgroup, helpers);
+	fclose(f);
+	return container__policy_changed(&d, path, err, errlen);
+}
+
+static int pinned(const char *container, const char *module)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/containers/%s/%s", d.cfg.bpffs, container, module);
+	return !access(path, F_OK);
+}
+
+static int fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static void test_failed_apply_keeps_the_policy_in_force(void **state)
+{
+	char err[1024];
+	struct container *c;
+	int link;
+
+	(void)state;
+	assert_int_equal(policy("web", "a", "m_one", err, sizeof(err)), 0);
+	c = container__find(&d, "web");
+	assert_int_equal(c->natt, 1);
+	link = c->att[0].link_fd;
+	/* the second link of the new policy cannot be created */
+	fk.fail_create_at = fk.creates + 1;
+	assert_int_not_equal(policy("web", "a", "m_one, m_two", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "cannot attach m_two"));
+	assert_int_equal(c->natt, 1);
+	assert_ptr_equal(c->att[0].m, m1);
+	assert_int_equal(c->att[0].link_fd, link);
+	assert_true(fd_open(link));
+	assert_true(pinned("web", "m_one"));
+	assert_false(pinned("web", "m_two"));
+	assert_string_equal(c->pol.helpers[0], "m_one");
+	assert_int_equal(c->pol.nhelpers, 1);
+}
+
+static void test_failed_move_keeps_the_old_cgroup_and_its_pins(void **state)
+{
+	char err[1024];
+	struct container *c;
+	__u64 old_id;
+	int link;
+
+	(void)state;
+	assert_int_equal(policy("web", "a", "m_one, m_two", err, sizeof(err)), 0);
+	c = container__find(&d, "web");
+	old_id = c->cgroup_id;
+	link = c->att[1].link_fd;
+	/* moving to b: the second new link fails after the first was made */
+	fk.fail_create_at = fk.creates + 2;
+	assert_int_not_equal(policy("web", "b", "m_one, m_two", err, sizeof(err)), 0);
+	assert_int_equal(c->cgroup_id, old_id);
+	assert_int_equal(c->natt, 2);
+	assert_true(fd_open(link));
+	/* the pins of the links in force were not taken away by the attempt */
+	assert_true(pinned("web", "m_one"));
+	assert_true(pinned("web", "m_two"));
+	{
+		int fd = fake_obj_get(strcat(strcpy(err, d.cfg.bpffs), "/containers/web/m_one"));
+
+		assert_int_equal(fk.cgroup_of[fd], old_id);
+		close(fd);
+	}
+}
+
+static void test_successful_move_pins_the_new_links(void **state)
+{
+	char err[1024], path[PATH_MAX + 64];
+	struct container *c;
+	int fd;
+
+	(void)state;
+	assert_int_equal(policy("web", "a", "m_one", err, sizeof(err)), 0);
+	assert_int_equal(policy("web", "b", "m_one", err, sizeof(err)), 0);
+	c = container__find(&d, "web");
+	snprintf(path, sizeof(path), "%s/containers/web/m_one", d.cfg.bpffs);
+	fd = fake_obj_get(path);
+	assert_int_equal(fk.cgroup_of[fd], c->cgroup_id);
+	close(fd);
+}
+
+static void test_replace_in_place_is_all_or_nothing(void **state)
+{
+	char err[1024];
+	struct container *a, *b;
+	struct module *v2;
+
+	(void)state;
+	assert_int_equal(policy("web", "a", "m_one", err, sizeof(err)), 0);
+	assert_int_equal(policy("db", "b", "m_one", err, sizeof(err)), 0);
+	a = container__find(&d, "web");
+	b = container__find(&d, "db");
+	v2 = fake_module("m_one", 201);
+	/* the first container switches, the second cannot */
+	fk.fail_update_at = fk.updates + 2;
+	assert_int_not_equal(container__replace_module(&d, m1, v2, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "cannot switch container"));
+	assert_ptr_equal(a->att[0].m, m1);
+	assert_ptr_equal(b->att[0].m, m1);
+	/* and the one that switched runs the old program again */
+	assert_int_equal(fk.prog_of[a->att[0].link_fd], 101);
+	assert_int_equal(fk.prog_of[b->att[0].link_fd], 101);
+	/* when every update works, every container moves */
+	fk.fail_update_at = 0;
+	assert_int_equal(container__replace_module(&d, m1, v2, err, sizeof(err)), 0);
+	assert_ptr_equal(a->att[0].m, v2);
+	assert_ptr_equal(b->att[0].m, v2);
+	assert_int_equal(fk.prog_of[a->att[0].link_fd], 201);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_failed_apply_keeps_the_policy_in_force, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_move_keeps_the_old_cgroup_and_its_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_successful_move_pins_the_new_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace_in_place_is_all_or_nothing, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -86,6 +86,9 @@ int container__closure(struct daemon *d, const struct policy *p, const char **ou
 		req[nreq++] = p->congestion;
 	ret = depgraph__resolve(nodes, n, req, nreq, out, outmax, err, errlen);
 	free(nodes);
+	if (ret == -E2BIG)
+		snprintf(err, errlen, "the helpers, congestion control and their dependencies come to more than %zu modules, the most one container may have",
+			 outmax);
 	return ret;
 }
 

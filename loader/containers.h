@@ -10,7 +10,7 @@
 #include "daemon.h"
 #include "policy.h"
 
-#define CONTAINER_MAX_MODULES	64
+#define CONTAINER_MAX_MODULES	POLICY_MAX_CLOSURE
 
 enum container_state {
 	CT_ACTIVE,	/* policy in force, modules attached */

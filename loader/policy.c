@@ -351,7 +351,7 @@ int policy__find_param(const struct policy *p, const char *module, const char *k
 
 int policy__validate(struct policy *p, const struct policy_env *env, char *err, size_t errlen)
 {
-	const char *closure[POLICY_MAX_HELPERS * 4];
+	const char *closure[POLICY_MAX_CLOSURE];
 	char why[256];
 	int n;
 

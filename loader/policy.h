@@ -12,6 +12,8 @@
 #define POLICY_MAX_PARAMS	128
 #define POLICY_NAME_MAX		64	/* container name = file name without .conf */
 #define POLICY_VALUE_MAX	256
+/* Modules one container may end up with: helpers, its CC and all their dependencies. */
+#define POLICY_MAX_CLOSURE	64
 
 struct policy_param {
 	char module[KHELP_NAME_MAX];

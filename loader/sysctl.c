@@ -120,10 +120,30 @@ int sysctl__cc_is_available(const char *name)
 	return found;
 }
 
+char *sysctl__list_with(const char *list, const char *name, int allow)
+{
+	size_t n = strlen(name), len = 0;
+	char *next = malloc(strlen(list) + n + 2);
+
+	if (!next)
+		return NULL;
+	next[0] = '\0';
+	for (const char *p = list + strspn(list, " "); *p;) {
+		size_t l = strcspn(p, " ");
+
+		if (!(l == n && !strncmp(p, name, n)))
+			len += sprintf(next + len, "%s%.*s", len ? " " : "", (int)l, p);
+		p += l;
+		p += strspn(p, " ");
+	}
+	if (allow)
+		sprintf(next + len, "%s%s", len ? " " : "", name);
+	return next;
+}
+
 int sysctl__cc_allow(const char *name, int allow)
 {
 	char *cur = read_all(SYSCTL_ALLOWED), *next;
-	size_t n = strlen(name), len = 0;
 	int ret;
 
 	if (!cur)
@@ -132,25 +152,11 @@ int sysctl__cc_allow(const char *name, int allow)
 		free(cur);
 		return 0;
 	}
-	next = malloc(strlen(cur) + n + 2);
-	if (!next) {
-		free(cur);
-		return -ENOMEM;
-	}
-	next[0] = '\0';
-	for (const char *p = cur + strspn(cur, " "); *p;) {
-		size_t l = strcspn(p, " ");
-
-		if (!(l == n && !strncmp(p, name, n))) {
-			len += sprintf(next + len, "%s%.*s", len ? " " : "", (int)l, p);
-		}
-		p += l;
-		p += strspn(p, " ");
-	}
-	if (allow)
-		sprintf(next + len, "%s%s", len ? " " : "", name);
-	ret = write_all(SYSCTL_ALLOWED, next);
+	next = sysctl__list_with(cur, name, allow);
 	free(cur);
+	if (!next)
+		return -ENOMEM;
+	ret = write_all(SYSCTL_ALLOWED, next);
 	free(next);
 	return ret;
 }

@@ -15,5 +15,7 @@ int sysctl__cc_is_available(const char *name);
  * keeping every other entry; 0 or -errno. Never writes back a partial list.
  */
 int sysctl__cc_allow(const char *name, int allow);
+/* list (space separated) with name added (allow) or removed, every other entry kept; malloc'ed. */
+char *sysctl__list_with(const char *list, const char *name, int allow);
 
 #endif

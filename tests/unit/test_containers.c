@@ -304,6 +304,70 @@ static void test_replace_in_place_is_all_or_nothing(void **state)
 	assert_int_equal(fk.prog_of[a->att[0].link_fd], 201);
 }
 
+static void test_one_closure_limit_from_check_to_apply(void **state)
+{
+	char err[1024], helpers[1024] = "", path[PATH_MAX + 64];
+	FILE *f;
+
+	(void)state;
+	/* 32 helpers (the most a [tcp] line takes), each with its own dependency: 64 + 1 modules */
+	for (int i = 0; i < 33; i++) {
+		char dep[16], name[16];
+		struct module *m;
+
+		snprintf(dep, sizeof(dep), "d%02d", i);
+		fake_module(dep, 300 + i);
+		if (i == 32)
+			break;
+		snprintf(name, sizeof(name), "h%02d", i);
+		m = fake_module(name, 400 + i);
+		snprintf(m->meta.deps[0].name, sizeof(m->meta.deps[0].name), "%s", dep);
+		m->meta.ndeps = 1;
+		m->dep_names[0] = m->meta.deps[0].name;
+		snprintf(helpers + strlen(helpers), sizeof(helpers) - strlen(helpers), "%s%s", i ? ", " : "", name);
+	}
+	/* 32 + 32 = 64: allowed */
+	assert_int_equal(policy("web", "a", helpers, err, sizeof(err)), 0);
+	assert_int_equal(container__find(&d, "web")->natt, 64);
+	/* one more through a dependency: refused by check and apply alike, with the limit named */
+	container__find(&d, "web");
+	{
+		struct module *h = module__find(d.modules, "h00");
+
+		snprintf(h->meta.deps[1].name, sizeof(h->meta.deps[1].name), "d32");
+		h->meta.ndeps = 2;
+		h->dep_names[1] = h->meta.deps[1].name;
+	}
+	snprintf(path, sizeof(path), "%s/check.conf", d.cfg.policies);
+	f = fopen(path, "w");
+	fprintf(f, "[container]\ncgroup = b\n[tcp]\nhelpers = %s\n", helpers);
+	fclose(f);
+	assert_int_equal(container__check(&d, path, err, sizeof(err)), -E2BIG);
+	assert_non_null(strstr(err, "more than 64 modules"));
+}
+
+static int failing_obj_pin(int fd, const char *path)
+{
+	(void)fd; (void)path;
+	errno = ENOSPC;
+	return -1;
+}
+
+/* A pin being replaced never disappears: a failed pin leaves the old one. */
+static void test_pin_replacement_keeps_the_old_pin_when_pinning_fails(void **state)
+{
+	char path[PATH_MAX + 64];
+	int fd = eventfd(0, EFD_CLOEXEC);
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/bpffs/x", root);
+	assert_int_equal(pins__replace_fd(fd, path), 0);
+	kops.obj_pin = failing_obj_pin;
+	assert_int_equal(pins__replace_fd(fd, path), -ENOSPC);
+	assert_int_equal(access(path, F_OK), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +375,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_move_keeps_the_old_cgroup_and_its_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_successful_move_pins_the_new_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_in_place_is_all_or_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_closure_limit_from_check_to_apply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_replacement_keeps_the_old_pin_when_pinning_fails, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

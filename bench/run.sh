@@ -6,8 +6,8 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 echo "== hook overhead =="
 bash bench/overhead.sh
 echo
-echo "== attach latency =="
-bash bench/attach.sh
+echo "== control plane at scale =="
+bash bench/control.sh
 if [ -f bench/fidelity.sh ]; then
 	echo
 	echo "== congestion control fidelity =="

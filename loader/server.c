@@ -73,13 +73,15 @@ static long long mono_ns(void)
 static int cmd_status(struct daemon *d, json_object *req, struct reply *r)
 {
 	json_object *o = json_object_new_object(), *paths = json_object_new_object();
-	int mods = 0, rejected = 0, cts = 0, active = 0;
+	int mods = 0, rejected = 0, cts = 0, active = 0, atts = 0;
 
 	(void)req;
 	for (struct module *m = d->modules; m; m = m->next)
 		m->state == MOD_REJECTED ? rejected++ : mods++;
-	for (struct container *c = d->containers; c; c = c->next, cts++)
+	for (struct container *c = d->containers; c; c = c->next, cts++) {
 		active += c->state == CT_ACTIVE;
+		atts += c->natt;
+	}
 	json_object_object_add(o, "version", json_object_new_string(KHELP_VERSION));
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
 	json_object_object_add(o, "uptime_s", json_object_new_int64((mono_ns() - d->started_ns) / 1000000000LL));
@@ -87,6 +89,7 @@ static int cmd_status(struct daemon *d, json_object *req, struct reply *r)
 	json_object_object_add(o, "rejected", json_object_new_int(rejected));
 	json_object_object_add(o, "containers", json_object_new_int(cts));
 	json_object_object_add(o, "containers_active", json_object_new_int(active));
+	json_object_object_add(o, "attachments", json_object_new_int(atts));
 	json_object_object_add(o, "bpf_stats", json_object_new_boolean(d->stats_fd >= 0));
 	json_object_object_add(paths, "config", json_object_new_string(d->cfg.path[0] ? d->cfg.path : "(built-in)"));
 	json_object_object_add(paths, "modules", json_object_new_string(d->cfg.modules));

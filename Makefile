@@ -42,6 +42,9 @@ PLATFORM_BPF := $(addprefix $(OUTPUT)/bpf/,$(patsubst bpf/%.bpf.c,%.bpf.o,$(wild
 
 LOADER_COMMON := $(filter-out loader/khelpd.c loader/khelpctl.c,$(wildcard loader/*.c))
 LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/%.o,$(LOADER_COMMON))
+# offload/: user-space units (probe, COP compiler, lowering) and the datapath programs
+OFFLOAD_SRCS := $(filter-out %.bpf.c,$(wildcard offload/*.c))
+OFFLOAD_OBJS := $(patsubst offload/%.c,$(OBJ)/offload/%.o,$(OFFLOAD_SRCS))
 
 all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(MODULES) $(TESTMODULES) $(PLATFORM_BPF)
 
@@ -85,7 +88,12 @@ $(OBJ)/%.o: loader/%.c $(wildcard loader/*.h) $(wildcard include/khelp/*.h) $(pa
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(BIN)/khelpd: $(OBJ)/khelpd.o $(LOADER_OBJS) | $(BIN)
+$(OBJ)/offload/%.o: offload/%.c $(wildcard offload/*.h) $(wildcard include/khelp/*.h) | $(OBJ)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Ioffload -c $< -o $@
+
+$(BIN)/khelpd: $(OBJ)/khelpd.o $(LOADER_OBJS) $(OFFLOAD_OBJS) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
@@ -103,11 +111,11 @@ $(BIN)/khtcp: tests/tools/khtcp.c | $(BIN)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) | $(OUTPUT)
+$(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) $(OFFLOAD_OBJS) | $(OUTPUT)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -DKHELP_BUILD_DIR='"$(abspath $(OUTPUT))"' \
-		-DKHELP_SRC_DIR='"$(abspath .)"' $^ -o $@ $(USER_LDLIBS) -lcmocka
+		-DKHELP_SRC_DIR='"$(abspath .)"' -Ioffload $^ -o $@ $(USER_LDLIBS) -lcmocka
 
 $(UNIT_BINS): tests/unit/khelp_test.h
 

@@ -115,7 +115,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) $(OFFLOAD_OBJS) | $(OUTPUT)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -DKHELP_BUILD_DIR='"$(abspath $(OUTPUT))"' \
-		-DKHELP_SRC_DIR='"$(abspath .)"' -Ioffload $^ -o $@ $(USER_LDLIBS) -lcmocka
+		-DKHELP_SRC_DIR='"$(abspath .)"' -Ioffload $(filter-out %.h,$^) -o $@ $(USER_LDLIBS) -lcmocka
 
 $(UNIT_BINS): tests/unit/khelp_test.h
 

@@ -29,15 +29,142 @@
 #include "pins.h"
 #include "sysctl.h"
 
+/* Keep why as c's error; on no memory the previous text stays. */
+static void container__set_error(struct container *c, const char *why)
+{
+	char *e = strdup(why);
+
+	if (!e)
+		return;
+	free(c->error);
+	c->error = e;
+}
+
+const char *container__error(const struct container *c)
+{
+	return c->error ? c->error : "";
+}
+
 static struct att_target target_of(const struct container *c)
 {
-	return (struct att_target){ .name = c->name, .cgroup_path = c->cgroup_path, .cgroup_id = c->cgroup_id,
+	return (struct att_target){ .name = c->name, .cgroup_path = c->cgroup_path ? c->cgroup_path : "",
+				    .cgroup_id = c->cgroup_id,
 				    .netns_cookie = c->netns_cookie };
+}
+
+/*
+ * The index: hash buckets by name and by cgroup id, so that looking a
+ * container up costs the same with 10,000 of them as with one.
+ */
+struct ct_index {
+	size_t size, n;			/* buckets (a power of two), containers */
+	struct container **name;
+	struct container **cgroup;
+};
+
+static size_t hash_name(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static size_t hash_id(__u64 id)
+{
+	return (size_t)(id * 0x9e3779b97f4a7c15ULL >> 17);
+}
+
+static int index__in_cgroup(const struct container *c)
+{
+	return c->state == CT_ACTIVE && c->cgroup_id;
+}
+
+static void index__link(struct ct_index *ix, struct container *c)
+{
+	size_t b = hash_name(c->name) & (ix->size - 1);
+
+	c->by_name = ix->name[b];
+	ix->name[b] = c;
+	if (index__in_cgroup(c)) {
+		b = hash_id(c->cgroup_id) & (ix->size - 1);
+		c->by_cgroup = ix->cgroup[b];
+		ix->cgroup[b] = c;
+	}
+}
+
+static void index__cgroup_unlink(struct ct_index *ix, struct container *c)
+{
+	struct container **pp;
+
+	if (!index__in_cgroup(c))
+		return;
+	for (pp = &ix->cgroup[hash_id(c->cgroup_id) & (ix->size - 1)]; *pp; pp = &(*pp)->by_cgroup)
+		if (*pp == c) {
+			*pp = c->by_cgroup;
+			return;
+		}
+}
+
+static void index__cgroup_link(struct ct_index *ix, struct container *c)
+{
+	size_t b;
+
+	if (!index__in_cgroup(c))
+		return;
+	b = hash_id(c->cgroup_id) & (ix->size - 1);
+	c->by_cgroup = ix->cgroup[b];
+	ix->cgroup[b] = c;
+}
+
+static void index__unlink(struct ct_index *ix, struct container *c)
+{
+	struct container **pp;
+
+	for (pp = &ix->name[hash_name(c->name) & (ix->size - 1)]; *pp; pp = &(*pp)->by_name)
+		if (*pp == c) {
+			*pp = c->by_name;
+			break;
+		}
+	index__cgroup_unlink(ix, c);
+	ix->n--;
+}
+
+/* Add c (new) to d's index, growing it; 0 or -ENOMEM. */
+static int index__add(struct daemon *d, struct container *c)
+{
+	struct ct_index *ix = d->ct_index;
+
+	if (!ix || ix->n + 1 > ix->size) {
+		size_t size = ix ? ix->size * 4 : 256;
+		struct container **name = calloc(size, sizeof(*name)), **cgroup = calloc(size, sizeof(*cgroup));
+
+		if (!name || !cgroup || (!ix && !(ix = calloc(1, sizeof(*ix))))) {
+			free(name);
+			free(cgroup);
+			return -ENOMEM;
+		}
+		free(ix->name);
+		free(ix->cgroup);
+		*ix = (struct ct_index){ .size = size, .n = ix->n, .name = name, .cgroup = cgroup };
+		d->ct_index = ix;
+		for (struct container *o = d->containers; o; o = o->next)
+			if (o != c)
+				index__link(ix, o);
+	}
+	index__link(ix, c);
+	ix->n++;
+	return 0;
 }
 
 struct container *container__find(struct daemon *d, const char *name)
 {
-	for (struct container *c = d->containers; c; c = c->next)
+	struct ct_index *ix = d->ct_index;
+
+	if (!ix)
+		return NULL;
+	for (struct container *c = ix->name[hash_name(name) & (ix->size - 1)]; c; c = c->by_name)
 		if (!strcmp(c->name, name))
 			return c;
 	return NULL;
@@ -45,8 +172,12 @@ struct container *container__find(struct daemon *d, const char *name)
 
 struct container *container__by_cgroup_id(struct daemon *d, __u64 id)
 {
-	for (struct container *c = d->containers; c; c = c->next)
-		if (c->state == CT_ACTIVE && c->cgroup_id == id)
+	struct ct_index *ix = d->ct_index;
+
+	if (!ix)
+		return NULL;
+	for (struct container *c = ix->cgroup[hash_id(id) & (ix->size - 1)]; c; c = c->by_cgroup)
+		if (c->cgroup_id == id && index__in_cgroup(c))
 			return c;
 	return NULL;
 }
@@ -150,11 +281,11 @@ static void container__restore(struct container *c)
 	for (unsigned int i = 0; i < c->natt; i++) {
 		struct khelp_cgrp_cfg cfg;
 
-		attach__cfg_fill(&t, &c->pol, c->att[i].m, &cfg);
+		attach__cfg_fill(&t, c->pol, c->att[i].m, &cfg);
 		if (attach__cfg_write(&t, c->att[i].m, &cfg, err, sizeof(err)))
 			pr_warn("container %s: rollback: %s\n", c->name, err);
 	}
-	if (c->ccsel_fd >= 0 && c->pol.congestion[0] && attach__ccsel_set(&t, c->pol.congestion, err, sizeof(err)))
+	if (c->ccsel_fd >= 0 && c->pol->congestion[0] && attach__ccsel_set(&t, c->pol->congestion, err, sizeof(err)))
 		pr_warn("container %s: rollback: %s\n", c->name, err);
 }
 
@@ -168,6 +299,7 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 {
 	const char *want[CONTAINER_MAX_MODULES];
 	struct attachment next[CONTAINER_MAX_MODULES];
+	char cgpath[PATH_MAX];
 	struct container tmp;
 	struct att_target t;
 	unsigned int nnext = 0, first_new;
@@ -179,7 +311,8 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 	memset(&tmp, 0, sizeof(tmp));
 	snprintf(tmp.name, sizeof(tmp.name), "%s", c->name);
 	tmp.ccsel_fd = -1;
-	ret = cgroup__resolve(d, np, tmp.cgroup_path, sizeof(tmp.cgroup_path), err, errlen);
+	tmp.cgroup_path = cgpath;
+	ret = cgroup__resolve(d, np, cgpath, sizeof(cgpath), err, errlen);
 	if (ret)
 		return ret;
 	if (stat(tmp.cgroup_path, &st) || !S_ISDIR(st.st_mode)) {
@@ -188,12 +321,15 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		return -ENOENT;
 	}
 	tmp.cgroup_id = st.st_ino;
-	for (struct container *o = d->containers; o; o = o->next)
-		if (o != c && o->state == CT_ACTIVE && o->cgroup_id == tmp.cgroup_id) {
+	{
+		struct container *o = container__by_cgroup_id(d, tmp.cgroup_id);
+
+		if (o && o != c) {
 			snprintf(err, errlen, "%s:%d: [container] cgroup: %s is already the cgroup of container %s (%s)",
-				 np->path, np->cgroup_line, tmp.cgroup_path, o->name, o->pol.path);
+				 np->path, np->cgroup_line, tmp.cgroup_path, o->name, o->pol->path);
 			return -EEXIST;
 		}
+	}
 	if (np->netns[0] && (ret = netns__cookie(np->netns, &tmp.netns_cookie))) {
 		snprintf(err, errlen, "%s:%d: [container] netns: %s: %s", np->path, np->netns_line, np->netns,
 			 strerror(-ret));
@@ -263,6 +399,19 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		if (ret)
 			snprintf(err, errlen, "%s: %s", np->path, why);
 	}
+	if (!ret) {
+		/* the state to commit, allocated before anything is committed */
+		tmp.pol = policy__dup(np);
+		tmp.att = malloc(nnext ? nnext * sizeof(*tmp.att) : 1);
+		tmp.cgroup_path = strdup(cgpath);
+		if (!tmp.pol || !tmp.att || !tmp.cgroup_path) {
+			free(tmp.pol);
+			free(tmp.att);
+			free(tmp.cgroup_path);
+			snprintf(err, errlen, "%s: out of memory", np->path);
+			ret = -ENOMEM;
+		}
+	}
 	if (ret) {
 		/* roll back: only what this apply created goes; what is in force is rewritten */
 		for (unsigned int i = first_new; i < nnext; i++)
@@ -313,11 +462,17 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 	memcpy(tmp.att, next, sizeof(next[0]) * nnext);
 	tmp.natt = nnext;
 	tmp.ccsel_fd = ccsel_fd;
-	tmp.pol = *np;
 	tmp.state = CT_ACTIVE;
-	tmp.error[0] = '\0';
+	tmp.error = NULL;
 	tmp.next = c->next;
+	tmp.by_name = c->by_name;
+	index__cgroup_unlink(d->ct_index, c);
+	free(c->pol);
+	free(c->att);
+	free(c->cgroup_path);
+	free(c->error);
 	*c = tmp;
+	index__cgroup_link(d->ct_index, c);
 	return 0;
 }
 
@@ -347,6 +502,11 @@ static struct container *container__new(struct daemon *d, const char *name)
 	c->ccsel_fd = -1;
 	c->next = d->containers;
 	d->containers = c;
+	if (index__add(d, c)) {
+		d->containers = c->next;
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -357,6 +517,11 @@ static void container__free(struct daemon *d, struct container *c)
 			*pp = c->next;
 			break;
 		}
+	index__unlink(d->ct_index, c);
+	free(c->pol);
+	free(c->att);
+	free(c->cgroup_path);
+	free(c->error);
 	free(c);
 }
 
@@ -414,7 +579,7 @@ int container__policy_changed(struct daemon *d, const char *path, char *err, siz
 	}
 	ret = policy__load_validated(d, path, p, err, errlen);
 	if (!ret) {
-		int same = c->state == CT_ACTIVE && !memcmp(&c->pol, p, sizeof(*p));
+		int same = c->state == CT_ACTIVE && policy__equal(c->pol, p);
 		unsigned int before = c->natt;
 
 		ret = container__apply(d, c, p, err, errlen);
@@ -428,15 +593,22 @@ int container__policy_changed(struct daemon *d, const char *path, char *err, siz
 		}
 		if (ret == -ENOENT && c->state != CT_ACTIVE) {
 			/* a new policy whose cgroup is not there yet: picked up when it appears */
-			c->pol = *p;
+			struct policy *keep = policy__dup(p);
+
+			if (!keep) {
+				free(p);
+				return -ENOMEM;
+			}
+			free(c->pol);
+			c->pol = keep;
 			c->state = CT_WAITING;
-			snprintf(c->error, sizeof(c->error), "%s", err);
+			container__set_error(c, err);
 			pr_info("container %s waits for its cgroup: %s\n", name, err);
 			free(p);
 			return 0;
 		}
 	}
-	snprintf(c->error, sizeof(c->error), "%s", err);
+	container__set_error(c, err);
 	if (c->state == CT_ACTIVE)
 		pr_warn("policy %s rejected, previous policy stays in force: %s\n", path, err);
 	else
@@ -496,7 +668,7 @@ void container__poll_waiting(struct daemon *d)
 
 		if (c->state != CT_WAITING)
 			continue;
-		if (!container__apply(d, c, &c->pol, err, sizeof(err)))
+		if (!container__apply(d, c, c->pol, err, sizeof(err)))
 			pr_info("container %s: cgroup %s appeared, %u module%s attached\n", c->name, c->cgroup_path,
 				c->natt, c->natt == 1 ? "" : "s");
 	}
@@ -525,7 +697,7 @@ int container__set_param(struct daemon *d, struct container *c, struct module *m
 	np = malloc(sizeof(*np));
 	if (!np)
 		return -ENOMEM;
-	*np = c->pol;
+	policy__copy(np, c->pol);
 	k = policy__find_param(np, m->meta.desc.name, key);
 	if (k < 0) {
 		if (np->nparams >= POLICY_MAX_PARAMS) {
@@ -542,14 +714,25 @@ int container__set_param(struct daemon *d, struct container *c, struct module *m
 	np->params[k].parsed = v;
 	attach__cfg_fill(&t, np, m, &cfg);
 	ret = attach__cfg_write(&t, m, &cfg, err, errlen);
-	if (!ret)
-		c->pol = *np;
+	if (!ret) {
+		struct policy *keep = policy__dup(np);
+
+		if (keep) {
+			free(c->pol);
+			c->pol = keep;
+		} else {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+		}
+	}
 	free(np);
 	return ret;
 }
 
 void container__detach_module_everywhere(struct daemon *d, struct module *m)
 {
+	char why[KHELP_NAME_MAX + 32];
+
 	for (struct container *c = d->containers; c; c = c->next) {
 		struct att_target t = target_of(c);
 
@@ -559,7 +742,8 @@ void container__detach_module_everywhere(struct daemon *d, struct module *m)
 			attach__release(d->cfg.bpffs, &t, &c->att[i], 1);
 			memmove(&c->att[i], &c->att[i + 1], (c->natt - i - 1) * sizeof(c->att[0]));
 			c->natt--;
-			snprintf(c->error, sizeof(c->error), "module %s was unloaded", m->meta.desc.name);
+			snprintf(why, sizeof(why), "module %s was unloaded", m->meta.desc.name);
+			container__set_error(c, why);
 			i--;
 		}
 	}
@@ -598,7 +782,7 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 				done = nd;
 				cap = ncap;
 			}
-			attach__cfg_fill(&t, &c->pol, new, &cfg);
+			attach__cfg_fill(&t, c->pol, new, &cfg);
 			ret = attach__cfg_write(&t, new, &cfg, err, errlen);
 			if (!ret && c->att[i].link_fd >= 0 && new->prog_fd >= 0 &&
 			    kops.link_update(c->att[i].link_fd, new->prog_fd, NULL)) {
@@ -640,7 +824,7 @@ int container__drain_module(struct daemon *d, struct module *m, char *err, size_
 
 			if (c->att[i].m != m)
 				continue;
-			attach__cfg_fill(&t, &c->pol, m, &cfg);
+			attach__cfg_fill(&t, c->pol, m, &cfg);
 			cfg.draining = 1;
 			if (attach__cfg_write(&t, m, &cfg, err, errlen) && !ret)
 				ret = -EIO;
@@ -660,6 +844,12 @@ void container__free_all(struct daemon *d)
 		if (c->ccsel_fd >= 0)
 			close(c->ccsel_fd);
 		container__free(d, c);
+	}
+	if (d->ct_index) {
+		free(d->ct_index->name);
+		free(d->ct_index->cgroup);
+		free(d->ct_index);
+		d->ct_index = NULL;
 	}
 	attach__free();
 }

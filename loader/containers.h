@@ -18,21 +18,26 @@ enum container_state {
 	CT_INVALID,	/* its policy file was rejected and no earlier policy is in force */
 };
 
+/* Small on purpose: 10,000 of them must fit in a few tens of MiB. */
 struct container {
 	struct container *next;
 	char name[POLICY_NAME_MAX];
-	struct policy pol;		/* the policy in force */
+	struct policy *pol;		/* the policy in force (compact copy), NULL before the first */
 	enum container_state state;
-	char error[KHELP_REASON_MAX];	/* last rejected edit of its policy file, "" if none */
-	char cgroup_path[PATH_MAX];
+	char *error;			/* last rejected edit of its policy file, NULL if none */
+	char *cgroup_path;		/* NULL until a policy names one */
 	__u64 cgroup_id;
 	__u64 netns_cookie;
-	struct attachment att[CONTAINER_MAX_MODULES];
+	struct attachment *att;		/* natt entries, in hook order */
 	unsigned int natt;
 	int ccsel_fd;			/* link of the default-CC selector, -1 without */
+	struct container *by_name;	/* next in its name bucket (containers.c's index) */
+	struct container *by_cgroup;	/* next in its cgroup-id bucket (active containers only) */
 };
 
 struct container *container__find(struct daemon *d, const char *name);
+/* The error text of c, "" if none. */
+const char *container__error(const struct container *c);
 struct container *container__by_cgroup_id(struct daemon *d, __u64 id);
 int container__uses(const struct container *c, const struct module *m);
 /* A policy file appeared or changed / went: apply it whole or keep what is in force. */

@@ -7,11 +7,13 @@
 
 struct module;
 struct container;
+struct ct_index;
 
 struct daemon {
 	struct config cfg;
 	struct module *modules;		/* registry.c */
 	struct container *containers;	/* containers.c */
+	struct ct_index *ct_index;	/* containers.c: by name and by cgroup id */
 	int reapply;			/* lifecycle.c: re-apply every policy at the end of this loop turn */
 	int stats_fd;
 	long long started_ns;

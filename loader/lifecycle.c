@@ -178,8 +178,8 @@ static int lifecycle__migrate(struct daemon *d, struct module *m, char *err, siz
 	if (!targets)
 		return -ENOMEM;
 	for (struct container *c = d->containers; c; c = c->next)
-		if (c->state == CT_ACTIVE && c->pol.congestion[0] && strcmp(c->pol.congestion, name))
-			targets[n++] = (struct ccusers_target){ .cgroup_id = c->cgroup_id, .cc = c->pol.congestion };
+		if (c->state == CT_ACTIVE && c->pol->congestion[0] && strcmp(c->pol->congestion, name))
+			targets[n++] = (struct ccusers_target){ .cgroup_id = c->cgroup_id, .cc = c->pol->congestion };
 	ret = ccusers__migrate(name, fallback, targets, n, &moved, err, errlen);
 	free(targets);
 	return ret;

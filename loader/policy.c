@@ -221,6 +221,11 @@ int policy__parse_buf(const char *path, const char *buf, size_t len, struct poli
 	int ret;
 
 	memset(p, 0, sizeof(*p));
+	if (strlen(path) >= sizeof(p->path)) {
+		snprintf(err, errlen, "%.64s...: a policy file path is at most %zu characters", path,
+			 sizeof(p->path) - 1);
+		return -ENAMETOOLONG;
+	}
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	if (policy__name_from_path(path, p->name, sizeof(p->name))) {
 		snprintf(err, errlen, "%s: a policy file is named <container>.conf, with [A-Za-z0-9_.-] only",
@@ -427,4 +432,30 @@ int policy__validate(struct policy *p, const struct policy_env *env, char *err, 
 		}
 	}
 	return 0;
+}
+
+size_t policy__size(const struct policy *p)
+{
+	return offsetof(struct policy, params) + p->nparams * sizeof(p->params[0]);
+}
+
+struct policy *policy__dup(const struct policy *p)
+{
+	size_t n = policy__size(p);
+	struct policy *c = malloc(n);
+
+	if (c)
+		memcpy(c, p, n);
+	return c;
+}
+
+void policy__copy(struct policy *dst, const struct policy *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst, src, policy__size(src));
+}
+
+int policy__equal(const struct policy *a, const struct policy *b)
+{
+	return a->nparams == b->nparams && !memcmp(a, b, policy__size(a));
 }

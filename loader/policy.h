@@ -12,6 +12,7 @@
 #define POLICY_MAX_PARAMS	128
 #define POLICY_NAME_MAX		64	/* container name = file name without .conf */
 #define POLICY_VALUE_MAX	256
+#define POLICY_PATH_MAX		256	/* a policy file's path, as given */
 /* Modules one container may end up with: helpers, its CC and all their dependencies. */
 #define POLICY_MAX_CLOSURE	64
 
@@ -24,7 +25,7 @@ struct policy_param {
 };
 
 struct policy {
-	char path[PATH_MAX];
+	char path[POLICY_PATH_MAX];
 	char name[POLICY_NAME_MAX];
 	char cgroup[POLICY_VALUE_MAX];
 	int cgroup_line;
@@ -35,12 +36,16 @@ struct policy {
 	char helpers[POLICY_MAX_HELPERS][KHELP_NAME_MAX];
 	unsigned int nhelpers;
 	int helpers_line;
-	struct policy_param params[POLICY_MAX_PARAMS];
-	unsigned int nparams;
 	char offload_interface[POLICY_VALUE_MAX];
 	int offload_interface_line;
 	char offload_policy[POLICY_VALUE_MAX];
 	int offload_policy_line;
+	unsigned int nparams;
+	/*
+	 * Last: a policy kept in force is a compact copy (policy__dup) with
+	 * room for its nparams only. Never copy one by assignment.
+	 */
+	struct policy_param params[POLICY_MAX_PARAMS];
 };
 
 /* What validation needs to know about the world. */
@@ -65,6 +70,13 @@ int policy__name_from_path(const char *path, char *name, size_t size);
 /* Parse a parameter value as its declared type and check the range; 0 or -errno with a message. */
 int policy__param_value(const struct khelp_param_desc *d, const char *value, long long *out, char *err,
 			size_t errlen);
+/* Bytes of p that matter: up to its last parameter. */
+size_t policy__size(const struct policy *p);
+/* A compact copy of p (malloc'ed, policy__size bytes), or NULL. */
+struct policy *policy__dup(const struct policy *p);
+/* Copy a (possibly compact) policy into a full-size one. */
+void policy__copy(struct policy *dst, const struct policy *src);
+int policy__equal(const struct policy *a, const struct policy *b);
 /* The value of module parameter `key` in p (index into params), or -1. */
 int policy__find_param(const struct policy *p, const char *module, const char *key);
 

@@ -204,16 +204,18 @@ static int cmd_containers(struct daemon *d, json_object *req, struct reply *r)
 
 		json_object_object_add(o, "name", json_object_new_string(c->name));
 		json_object_object_add(o, "state", json_object_new_string(ct_state(c->state)));
-		json_object_object_add(o, "policy", c->pol.path[0] ? json_object_new_string(c->pol.path) : NULL);
-		json_object_object_add(o, "cgroup", c->cgroup_path[0] ? json_object_new_string(c->cgroup_path)
-								      : c->pol.cgroup[0] ? json_object_new_string(c->pol.cgroup) : NULL);
+		const struct policy *p = c->pol;
+
+		json_object_object_add(o, "policy", p && p->path[0] ? json_object_new_string(p->path) : NULL);
+		json_object_object_add(o, "cgroup", c->cgroup_path ? json_object_new_string(c->cgroup_path)
+						    : p && p->cgroup[0] ? json_object_new_string(p->cgroup) : NULL);
 		json_object_object_add(o, "cgroup_id", json_object_new_uint64(c->cgroup_id));
-		json_object_object_add(o, "netns", c->pol.netns[0] ? json_object_new_string(c->pol.netns) : NULL);
-		json_object_object_add(o, "congestion", c->pol.congestion[0] ? json_object_new_string(c->pol.congestion) : NULL);
+		json_object_object_add(o, "netns", p && p->netns[0] ? json_object_new_string(p->netns) : NULL);
+		json_object_object_add(o, "congestion", p && p->congestion[0] ? json_object_new_string(p->congestion) : NULL);
 		for (unsigned int i = 0; i < c->natt; i++)
 			json_object_array_add(mods, json_object_new_string(c->att[i].m->meta.desc.name));
 		json_object_object_add(o, "modules", mods);
-		json_object_object_add(o, "error", c->error[0] ? json_object_new_string(c->error) : NULL);
+		json_object_object_add(o, "error", c->error ? json_object_new_string(c->error) : NULL);
 		json_object_array_add(a, o);
 	}
 	r->ok = a;
@@ -417,8 +419,8 @@ static int cmd_param_get(struct daemon *d, json_object *req, struct reply *r)
 
 		if (key && strcmp(key, p->name))
 			continue;
-		k = policy__find_param(&c->pol, m->meta.desc.name, p->name);
-		json_object_object_add(o, p->name, json_object_new_int64(k >= 0 ? c->pol.params[k].parsed : p->def));
+		k = policy__find_param(c->pol, m->meta.desc.name, p->name);
+		json_object_object_add(o, p->name, json_object_new_int64(k >= 0 ? c->pol->params[k].parsed : p->def));
 	}
 	r->ok = o;
 	return 0;
@@ -471,7 +473,7 @@ static int cmd_cc_list(struct daemon *d, json_object *req, struct reply *r)
 		json_object_object_add(row, "version", m ? json_object_new_string(m->meta.desc.version) : NULL);
 		json_object_object_add(row, "system_default", json_object_new_boolean(!strcmp(t, def)));
 		for (struct container *c = d->containers; c; c = c->next)
-			if (c->state == CT_ACTIVE && !strcmp(c->pol.congestion, t))
+			if (c->state == CT_ACTIVE && !strcmp(c->pol->congestion, t))
 				json_object_array_add(in, json_object_new_string(c->name));
 		json_object_object_add(row, "default_in", in);
 		json_object_object_add(row, "connections",

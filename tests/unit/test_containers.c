@@ -226,8 +226,8 @@ static void test_failed_apply_keeps_the_policy_in_force(void **state)
 	assert_true(fd_open(link));
 	assert_true(pinned("web", "m_one"));
 	assert_false(pinned("web", "m_two"));
-	assert_string_equal(c->pol.helpers[0], "m_one");
-	assert_int_equal(c->pol.nhelpers, 1);
+	assert_string_equal(c->pol->helpers[0], "m_one");
+	assert_int_equal(c->pol->nhelpers, 1);
 }
 
 static void test_failed_move_keeps_the_old_cgroup_and_its_pins(void **state)

@@ -212,7 +212,11 @@ int attach__ccsel_set(const struct att_target *t, const char *name, char *err, s
 		return -ENOENT;
 	}
 	snprintf(cfg.cc, sizeof(cfg.cc), "%s", name);
-	sysctl__cc_default(cfg.sys_default, sizeof(cfg.sys_default));
+	e = sysctl__cc_default(cfg.sys_default, sizeof(cfg.sys_default));
+	if (e) {
+		snprintf(err, errlen, "cannot read the system default congestion control: %s", strerror(-e));
+		return e;
+	}
 	if (kops.map_update_elem(bpf_map__fd(ccsel->maps.ccsel_cfg), &key, &cfg, BPF_ANY)) {
 		e = errno;
 		snprintf(err, errlen, "cannot set the default congestion control of %s: %s", t->name, strerror(e));

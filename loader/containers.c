@@ -419,8 +419,10 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		for (unsigned int i = first_new; i < nnext; i++) {
 			module__event(next[i].m, KHELP_EV_CONTAINER_DESTROY, tmp.cgroup_id, tmp.name);
 			/* a CC's config is keyed by cgroup: drop the entry this apply wrote */
-			if (next[i].m->ccfg_fd >= 0)
-				kops.map_delete_elem(next[i].m->ccfg_fd, &tmp.cgroup_id);
+			if (next[i].m->ccfg_fd >= 0 && kops.map_delete_elem(next[i].m->ccfg_fd, &tmp.cgroup_id) &&
+			    errno != ENOENT)
+				pr_warn("container %s: rollback: cannot remove %s's config: %s\n", tmp.name,
+					next[i].m->meta.desc.name, strerror(errno));
 		}
 		if (ccsel_new >= 0)
 			close(ccsel_new);
@@ -447,8 +449,10 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 				continue;
 			attach__release(d->cfg.bpffs, &old, &c->att[i], 0);
 			module__event(c->att[i].m, KHELP_EV_CONTAINER_DESTROY, old.cgroup_id, old.name);
-			if (c->att[i].m->ccfg_fd >= 0)
-				kops.map_delete_elem(c->att[i].m->ccfg_fd, &old.cgroup_id);
+			if (c->att[i].m->ccfg_fd >= 0 && kops.map_delete_elem(c->att[i].m->ccfg_fd, &old.cgroup_id) &&
+			    errno != ENOENT)
+				pr_warn("container %s: cannot remove %s's config: %s\n", old.name,
+					c->att[i].m->meta.desc.name, strerror(errno));
 			/* a module attached again after a move: its new link holds the pin now */
 			if (!container__wants(next, nnext, c->att[i].m))
 				attach__unpin(d->cfg.bpffs, &old, c->att[i].m);
@@ -487,8 +491,8 @@ static void container__detach_all(struct daemon *d, struct container *c)
 	for (int i = (int)c->natt - 1; i >= 0; i--)
 		attach__release(d->cfg.bpffs, &t, &c->att[i], 1);
 	c->natt = 0;
-	if (!pins__path(path, sizeof(path), d->cfg.bpffs, "containers", c->name, NULL))
-		pins__remove_tree(path);
+	if (!pins__path(path, sizeof(path), d->cfg.bpffs, "containers", c->name, NULL) && pins__remove_tree(path))
+		pr_warn("container %s: cannot remove its pins under %s: %s\n", c->name, path, strerror(errno));
 }
 
 static struct container *container__new(struct daemon *d, const char *name)
@@ -798,10 +802,16 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 		/* back to the old programs wherever the switch was made; the caller keeps old */
 		for (size_t k = 0; k < n; k++) {
 			struct attachment *a = &done[k].c->att[done[k].i];
+			struct att_target t = target_of(done[k].c);
+			struct khelp_cgrp_cfg cfg;
+			char why[KHELP_REASON_MAX];
 
 			if (a->link_fd >= 0 && old->prog_fd >= 0 && kops.link_update(a->link_fd, old->prog_fd, NULL))
 				pr_warn("container %s: cannot switch %s back: %s\n", done[k].c->name,
 					old->meta.desc.name, strerror(errno));
+			attach__cfg_fill(&t, done[k].c->pol, old, &cfg);
+			if (attach__cfg_write(&t, old, &cfg, why, sizeof(why)))
+				pr_warn("container %s: rollback: %s\n", done[k].c->name, why);
 		}
 		free(done);
 		return ret;

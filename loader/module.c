@@ -90,8 +90,8 @@ void module__close(struct module *m, const char *bpffs, int unpin)
 	char path[PATH_MAX];
 
 	if (unpin && m->meta_ok && m->obj &&
-	    !pins__path(path, sizeof(path), bpffs, "modules", m->meta.desc.name, NULL))
-		pins__remove_tree(path);
+	    !pins__path(path, sizeof(path), bpffs, "modules", m->meta.desc.name, NULL) && pins__remove_tree(path))
+		pr_warn("module %s: cannot remove its pins under %s: %s\n", m->meta.desc.name, path, strerror(errno));
 	if (m->iter)
 		khelp_iter__destroy(m->iter);
 	m->iter = NULL;
@@ -312,8 +312,9 @@ static int module__pin(struct module *m, const char *bpffs, char *err, size_t er
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
 		if (pins[i].fd < 0)
 			continue;
-		pins__path(path, sizeof(path), bpffs, "modules", name, pins[i].pin);
-		ret = pins__replace_fd(pins[i].fd, path);
+		ret = pins__path(path, sizeof(path), bpffs, "modules", name, pins[i].pin);
+		if (!ret)
+			ret = pins__replace_fd(pins[i].fd, path);
 		if (ret) {
 			snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-ret));
 			return ret;
@@ -328,8 +329,9 @@ static int module__pin(struct module *m, const char *bpffs, char *err, size_t er
 			snprintf(err, errlen, "cannot create the conns iterator: %s", strerror(errno));
 			return -errno;
 		}
-		pins__path(path, sizeof(path), bpffs, "modules", name, "conns");
-		ret = pins__replace_fd(bpf_link__fd(l), path);
+		ret = pins__path(path, sizeof(path), bpffs, "modules", name, "conns");
+		if (!ret)
+			ret = pins__replace_fd(bpf_link__fd(l), path);
 		bpf_link__destroy(l);
 		if (ret) {
 			snprintf(err, errlen, "cannot pin %s: %s", path, strerror(-ret));
@@ -355,9 +357,12 @@ static int module__register_cc(struct module *m, const char *bpffs, char *err, s
 			 m->meta.desc.name);
 		return -EINVAL;
 	}
-	pins__path(path, sizeof(path), bpffs, "modules", m->meta.desc.name, NULL);
-	pins__mkdir(path);
-	pins__path(path, sizeof(path), bpffs, "modules", m->meta.desc.name, "ops");
+	if ((e = pins__path(path, sizeof(path), bpffs, "modules", m->meta.desc.name, NULL)) ||
+	    (e = pins__mkdir(path)) ||
+	    (e = pins__path(path, sizeof(path), bpffs, "modules", m->meta.desc.name, "ops"))) {
+		snprintf(err, errlen, "cannot make %s: %s", path, strerror(-e));
+		return e;
+	}
 	old = bpf_link__open(path);
 	if (old) {
 		if (!bpf_link__update_map(old, ops)) {
@@ -365,7 +370,11 @@ static int module__register_cc(struct module *m, const char *bpffs, char *err, s
 			return 0;
 		}
 		bpf_link__destroy(old);
-		unlink(path);
+		if (unlink(path) && errno != ENOENT) {
+			e = errno;
+			snprintf(err, errlen, "cannot remove the stale registration %s: %s", path, strerror(e));
+			return -e;
+		}
 	}
 	m->ops_link = bpf_map__attach_struct_ops(ops);
 	if (!m->ops_link) {

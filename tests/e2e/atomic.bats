@@ -85,3 +85,23 @@ wait_active() {
 	a_id="$(stat -c %i "$A")"
 	[ "$(bpftool -j link show pinned "$BPFFS/containers/web/congestion" | jq .cgroup_id)" -eq "$a_id" ]
 }
+
+@test "a CC module whose load fails at its pins leaves no registration behind" {
+	kh_start
+	# something that is not a pin where kt_cc's config map is pinned: the load fails there
+	mkdir -p "$BPFFS/modules/kt_cc/ccfg"
+	cp "$TESTMODS/kt_cc.bpf.o" "$TMP/modules/"
+	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.file == \"kt_cc.bpf.o\" and .state == \"rejected\")'"
+	"$KHELPCTL" -j modules | jq -r '.[] | select(.file == "kt_cc.bpf.o") | .reason'
+	"$KHELPCTL" -j modules | jq -e '.[] | select(.file == "kt_cc.bpf.o") | .reason | contains("cannot pin")'
+	# the kernel does not offer it, and it is not in the allowed list
+	run grep -qw kt_cc /proc/sys/net/ipv4/tcp_available_congestion_control
+	[ "$status" -ne 0 ]
+	run grep -qw kt_cc /proc/sys/net/ipv4/tcp_allowed_congestion_control
+	[ "$status" -ne 0 ]
+	# and once the obstacle is gone, it loads
+	rmdir "$BPFFS/modules/kt_cc/ccfg"
+	touch "$TMP/modules/kt_cc.bpf.o"
+	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.name == \"kt_cc\" and .state == \"active\")'"
+	grep -qw kt_cc /proc/sys/net/ipv4/tcp_available_congestion_control
+}

@@ -101,7 +101,7 @@ wait_active() {
 	[ "$status" -ne 0 ]
 	# and once the obstacle is gone, it loads
 	rmdir "$BPFFS/modules/kt_cc/ccfg"
-	touch "$TMP/modules/kt_cc.bpf.o"
+	cp "$TESTMODS/kt_cc.bpf.o" "$TMP/modules/"
 	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.name == \"kt_cc\" and .state == \"active\")'"
 	grep -qw kt_cc /proc/sys/net/ipv4/tcp_available_congestion_control
 }

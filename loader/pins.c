@@ -20,7 +20,13 @@ int pins__mkdir(const char *path)
 {
 	char tmp[PATH_MAX];
 
-	snprintf(tmp, sizeof(tmp), "%s", path);
+	/* the common case, one syscall: the parent is there */
+	if (!mkdir(path, 0700) || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
 	for (char *p = tmp + 1; *p; p++) {
 		if (*p != '/')
 			continue;

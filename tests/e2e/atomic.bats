@@ -10,6 +10,9 @@ setup() { kh_setup; }
 
 teardown() { kh_teardown; }
 
+# programs attached to cgroup DIR (bpftool prints nothing for none)
+progs_on() { bpftool -j cgroup show "$1" | jq -s 'add // [] | length'; }
+
 wait_active() {
 	kh_until bash -c "'$KHELPCTL' -j containers | jq -e --arg n '$1' '.[] | select(.name == \$n and .state == \"active\" and .error == null)'"
 }
@@ -38,7 +41,7 @@ wait_active() {
 	wait_active inner
 	# both links are in the inner cgroup's effective list: the outer one must stand aside
 	bpftool cgroup show "$INNER" effective
-	[ "$(bpftool -j cgroup show "$INNER" effective | jq '[.[] | select(.name == "kt_conn")] | length')" -eq 2 ]
+	[ "$(bpftool -j cgroup show "$INNER" effective | jq -s 'add // [] | [.[] | select(.name == "kt_conn")] | length')" -eq 2 ]
 
 	kh_client "$INNER" "$TMP/in.out" 5201 --seconds 1 --hold 3
 	port="$(kh_wait_line "$TMP/in.out" local)"
@@ -66,22 +69,22 @@ wait_active() {
 	kh_start
 	kh_write_policy web "$A" "helpers = kt_conn" "congestion = kh_newreno"
 	wait_active web
-	[ "$(bpftool -j cgroup show "$A" | jq length)" -eq 2 ]	# kt_conn + the CC selector
+	[ "$(progs_on "$A")" -eq 2 ]	# kt_conn + the CC selector
 	# move, and drop the default CC on the way
 	kh_write_policy web "$B" "helpers = kt_conn"
 	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"web\" and (.cgroup | endswith(\"/b\")))'"
 	bpftool cgroup show "$A"
 	bpftool cgroup show "$B"
-	[ "$(bpftool -j cgroup show "$A" | jq length)" -eq 0 ]
-	[ "$(bpftool -j cgroup show "$B" | jq length)" -eq 1 ]
+	[ "$(progs_on "$A")" -eq 0 ]
+	[ "$(progs_on "$B")" -eq 1 ]
 	[ ! -e "$BPFFS/containers/web/congestion" ]
 	# the pin names the link on B
 	b_id="$(stat -c %i "$B")"
 	[ "$(bpftool -j link show pinned "$BPFFS/containers/web/kt_conn" | jq .cgroup_id)" -eq "$b_id" ]
 	# and back, with the CC again: one selector, on A only
 	kh_write_policy web "$A" "helpers = kt_conn" "congestion = kh_newreno"
-	kh_until bash -c "[ \"\$(bpftool -j cgroup show '$A' | jq length)\" -eq 2 ]"
-	[ "$(bpftool -j cgroup show "$B" | jq length)" -eq 0 ]
+	kh_until bash -c "[ \"\$(bpftool -j cgroup show '$A' | jq -s 'add // [] | length')\" -eq 2 ]"
+	[ "$(progs_on "$B")" -eq 0 ]
 	a_id="$(stat -c %i "$A")"
 	[ "$(bpftool -j link show pinned "$BPFFS/containers/web/congestion" | jq .cgroup_id)" -eq "$a_id" ]
 }

@@ -1,34 +1,41 @@
 #!/usr/bin/env python3
-# manyconns N PORT: open N TCP connections to a listener of our own on
-# 127.0.0.1:PORT (both ends in this process), print "ready N", hold them
-# until stdin closes or SIGTERM. For tests of listings at scale.
+# manyconns N PORT: N TCP connections over 127.0.0.1:PORT, both ends ours:
+# a child process connects, this one listens and accepts (two processes,
+# so each stays under the open-file limit). Prints "ready N" once all are
+# accepted, holds them until stdin closes or SIGTERM. For listings at scale.
+import os
 import resource
-import selectors
 import signal
 import socket
 import sys
 
 n, port = int(sys.argv[1]), int(sys.argv[2])
-need = 2 * n + 64
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-if soft < need:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(hard, need)))
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+if soft < min(hard, n + 64):
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 64), hard))
+if n + 32 > hard:
+    sys.exit(f"manyconns: {n} connections need {n + 32} open files per process, the limit is {hard}")
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 lst = socket.socket()
 lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 lst.bind(("127.0.0.1", port))
 lst.listen(4096)
-clients, accepted = [], []
-while len(accepted) < n:
-    # connect in batches no larger than the backlog, accept them, repeat
-    batch = min(1024, n - len(clients))
-    for _ in range(batch):
+child = os.fork()
+if child == 0:
+    lst.close()
+    conns = []
+    for _ in range(n):
         c = socket.socket()
-        c.setblocking(False)
-        c.connect_ex(("127.0.0.1", port))
-        clients.append(c)
-    while len(accepted) < len(clients):
-        s, _ = lst.accept()
-        accepted.append(s)
+        c.connect(("127.0.0.1", port))
+        conns.append(c)
+    sys.stdin.read()
+    os._exit(0)
+accepted = []
+while len(accepted) < n:
+    s, _ = lst.accept()
+    accepted.append(s)
 print("ready", len(accepted), flush=True)
-sys.stdin.read()
+try:
+    sys.stdin.read()
+finally:
+    os.kill(child, signal.SIGTERM)

@@ -34,11 +34,11 @@ source bench/lib.bash
 bl_lock "$@"
 
 PART=hookpath
-ROUNDS="${ROUNDS:-$(bl_q 12 4)}"
-SECS="${SECS:-$(bl_q 1 0.5)}"
-LSECS="${LSECS:-$(bl_q 1.4 1)}"		# sockperf: includes its 0.4 s warm-up
+ROUNDS="${ROUNDS:-$(bl_q 10 3)}"
+SECS="${SECS:-$(bl_q 1 0.3)}"
+LSECS="${LSECS:-$(bl_q 1.2 0.8)}"		# sockperf: includes its 0.4 s warm-up
 STATS_ROUNDS="${STATS_ROUNDS:-$(bl_q 4 2)}"
-STATS_SECS="${STATS_SECS:-$(bl_q 1 0.5)}"
+STATS_SECS="${STATS_SECS:-$(bl_q 1 0.4)}"
 CC_BYTES="${CC_BYTES:-$(bl_q 1000000000 300000000)}"
 CC_ROUNDS="${CC_ROUNDS:-$(bl_q 3 2)}"
 CONFIGS=(kernel bare ertt khcubic ertt_khcubic pp1 pp4 pp8 d1 d4 d8)
@@ -109,6 +109,7 @@ bpftool cgroup attach "${CGOF[fl_empty]}" sock_ops pinned "$BPFFS/bench/floor/fl
 bpftool cgroup attach "${CGOF[fl_lookup]}" sock_ops pinned "$BPFFS/bench/floor/fl_lookup" multi
 for n in 1 4 8; do
 	d="$BPFFS/bench/d$n"
+	mkdir -p "$d"
 	bpftool prog loadall "$OUT/bench/dispatch.bpf.o" "$d/p" pinmaps "$d/m"
 	for ((i = 0; i < n; i++)); do
 		bpftool map update pinned "$d/m/kd_slots" key "$i" 0 0 0 value pinned "$d/p/kd_m$i"
@@ -171,12 +172,6 @@ label() {
 	fl_lookup) echo "floor: one sk_storage lookup (bpftool)";;
 	esac
 }
-# absolute figures of every configuration (the plots)
-for c in "${CONFIGS[@]}"; do
-	bl_emit "$PART" "throughput" "$(label "$c")" "throughput" "Mbit/s" "one CPU, ${SECS} s per run" $(cat "$V/$c.tput")
-	bl_emit "$PART" "latency" "$(label "$c")" "p50" "us" "sockperf TCP ping-pong, 64 B, same CC both ends" $(cat "$V/$c.p50")
-	bl_emit "$PART" "latency" "$(label "$c")" "p99" "us" "sockperf TCP ping-pong, 64 B, same CC both ends" $(cat "$V/$c.p99")
-done
 ratio_rows() { # TABLE CONFIG REFERENCE NOTE
 	local tb="$1" c="$2" ref="$3" note="$4"
 	bl_emit "$PART" "$tb" "$(label "$c")" "throughput ratio" x "$note" $(bl_ratios "$V/$c.tput" "$V/$ref.tput")
@@ -194,6 +189,12 @@ for n in 1 4 8; do
 		"same module logic, same round" $(bl_ratios "$V/d$n.tput" "$V/pp$n.tput")
 done
 
+# absolute figures of every configuration (the plots)
+for c in "${CONFIGS[@]}"; do
+	bl_emit "$PART" "throughput" "$(label "$c")" "throughput" "Mbit/s" "one CPU, ${SECS} s per run" $(cat "$V/$c.tput")
+	bl_emit "$PART" "latency" "$(label "$c")" "p50" "us" "sockperf TCP ping-pong, 64 B, same CC both ends" $(cat "$V/$c.p50")
+	bl_emit "$PART" "latency" "$(label "$c")" "p99" "us" "sockperf TCP ping-pong, 64 B, same CC both ends" $(cat "$V/$c.p99")
+done
 # ---- phase 2: ns per callback, bpf_stats on --------------------------------------------
 pinned_id() { bpftool -j prog show pinned "$1" | jq .id; }
 declare -A IDS
@@ -219,14 +220,12 @@ for ((r = 0; r < STATS_ROUNDS; r++)); do
 done
 for c in "${STATS_CONFIGS[@]}"; do
 	bl_emit "$PART" "per callback" "$(label "$c")" "ns per callback" ns \
-		"bpf_stats on; all programs of the container summed, per callback" $(cat "$V/$c.ns")
+		"bpf_stats on (each program pays its overhead); all programs of the container summed" $(cat "$V/$c.ns")
 done
 bl_emit "$PART" "per callback" "khelp entry code (kt_pp1 - lookup floor)" "ns per callback" ns \
 	"paired per round" $(bl_diffs "$V/pp1.ns" "$V/fl_lookup.ns")
 bl_emit "$PART" "per callback" "h_ertt above the lookup floor" "ns per callback" ns \
 	"paired per round; includes khelp's entry code" $(bl_diffs "$V/ertt.ns" "$V/fl_lookup.ns")
-bl_emit "$PART" "per callback" "bpf_stats + call floor (fl_empty)" "ns per callback" ns \
-	"what a program costs before it does anything, as bpf_stats sees it" $(cat "$V/fl_empty.ns")
 
 # ---- phase 3: CC cost per GB, bpf_stats on -----------------------------------------------
 cc_ids() { # the struct_ops programs of CC module $1 (same BTF as its pinned config map)

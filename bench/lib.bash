@@ -66,7 +66,7 @@ bl_stats() {
 bl_emit() {
 	local part="$1" table="$2" row="$3" metric="$4" unit="$5" note="$6"
 	shift 6
-	local s
+	local s med min max q1 q3 n
 	s="$(printf '%s\n' "$@" | grep -E '^-?[0-9.]+([eE][-+]?[0-9]+)?$' | bl_stats)"
 	mkdir -p "$BENCH_OUT"
 	read -r med min max q1 q3 n <<<"$s"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Plots of one make bench run (gnuplot, PNG) from $BENCH_OUT/all.json:
+#   ratio.png        throughput ratios of the hook path and dispatch rows
 #   throughput.png   Mbit/s per configuration, median with min..max
 #   latency.png      sockperf p50/p99 per configuration
 #   callback.png     ns per callback (bpf_stats) per configuration
@@ -16,7 +17,7 @@ tsv() {
 	jq -r --arg t "$1" --arg m "$2" '.figures[] | select(.table == $t and .metric == $m) |
 		[.row, .median, .min, .max] | @tsv' "$ALL"
 }
-bars() { # OUT TITLE YLABEL FILE
+bars() { # OUT TITLE YLABEL FILE [GNUPLOT SETTINGS]
 	[ -s "$4" ] || return 0
 	gnuplot <<GP
 set terminal pngcairo size 1000,560 noenhanced font ",10"
@@ -30,9 +31,16 @@ set yrange [0:*]
 set grid ytics
 set datafile separator "\t"
 set bmargin 9
+set rmargin 22
+${5:-}
 plot "$4" using 0:2:xtic(1) with boxes notitle, "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 title "min .. max"
 GP
 }
+# throughput ratios of the hook path and dispatch tables
+jq -r '.figures[] | select((.table == "hook path" or .table == "dispatch") and .metric == "throughput ratio") |
+	[.row, .median, .min, .max] | @tsv' "$ALL" >"$D/ratio"
+bars "$BENCH_OUT/ratio.png" "Throughput ratio vs its reference (median of per-round ratios, min .. max)" "ratio" "$D/ratio" \
+	'set yrange [0.5:1.3]; set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb "red"'
 tsv throughput throughput >"$D/tput"
 bars "$BENCH_OUT/throughput.png" "TCP throughput per configuration (one CPU, median of rounds)" "Mbit/s" "$D/tput"
 tsv "per callback" "ns per callback" >"$D/cb"
@@ -51,6 +59,7 @@ set yrange [0:*]
 set grid ytics
 set datafile separator "\t"
 set bmargin 9
+set rmargin 22
 plot "$D/lat" using 0:2:3:4:xtic(1) with yerrorlines title "p50", "" using 0:5:6:7 with yerrorlines title "p99"
 GP
 fi

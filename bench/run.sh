@@ -35,6 +35,10 @@ if [ -n "${PARTS:-}" ]; then
 else
 	mapfile -t parts < <(ls bench/*.sh | grep -v '^bench/run.sh$')
 fi
+# parts that do not read QUICK yet get shorter settings of their own knobs
+if [ "$QUICK" = 1 ]; then
+	export FID_SECONDS="${FID_SECONDS:-2}" SIZES="${SIZES:-1 100}"
+fi
 t_start=$(date +%s)
 declare -A took rc
 for p in "${parts[@]}"; do

@@ -233,6 +233,17 @@ cc_ids() { # the struct_ops programs of CC module $1 (same BTF as its pinned con
 	btf="$(bpftool -j map show pinned "$BPFFS/modules/$1/ccfg" | jq .btf_id)"
 	bpftool -j prog show | jq -r --argjson b "$btf" '.[] | select(.type == "struct_ops" and .btf_id == $b) | .id'
 }
+# the kh_cubic rows of phase 1 really ran kh_cubic: its ops run in such a transfer
+ids="$(cc_ids kh_cubic | tr '\n' ' ')"
+# shellcheck disable=SC2086
+read -r _ c0 < <(bl_prog_stats $ids)
+bulk khcubic 0.3 >/dev/null
+# shellcheck disable=SC2086
+read -r _ c1 < <(bl_prog_stats $ids)
+if [ "$c1" -le "$c0" ]; then
+	echo "Error: a transfer in the kh_cubic container ran no kh_cubic op: the kh_cubic rows are void" >&2
+	exit 1
+fi
 for cc in kh_cubic kh_newreno; do
 	ids="$(cc_ids "$cc" | tr '\n' ' ')"
 	[ -n "$ids" ] || { echo "Error: no struct_ops programs found for $cc" >&2; continue; }

@@ -12,7 +12,8 @@
 #     printed with min/max and the interquartile range (bl_emit)
 #   - QUICK=1: fewer and shorter rounds (make bench QUICK=1)
 # Results are JSON lines in $BENCH_OUT/<part>.jsonl, one object per figure:
-#   {"table","row","metric","median","min","max","q1","q3","n","unit","note"}
+#   {"table","row","metric","median","min","max","q1","q3","n","unit","note","values"}
+# ("values": the per-round values the figure was made of)
 
 BENCH_OUT="${BENCH_OUT:-${REPO:?source tests/e2e/lib.bash first}/.output/bench}"
 QUICK="${QUICK:-0}"
@@ -67,13 +68,15 @@ bl_emit() {
 	local part="$1" table="$2" row="$3" metric="$4" unit="$5" note="$6"
 	shift 6
 	local s med min max q1 q3 n
-	s="$(printf '%s\n' "$@" | grep -E '^-?[0-9.]+([eE][-+]?[0-9]+)?$' | bl_stats)"
+	local vals
+	vals="$(printf '%s\n' "$@" | grep -E '^-?[0-9.]+([eE][-+]?[0-9]+)?$')"
+	s="$(printf '%s\n' "$vals" | grep . | bl_stats)"
 	mkdir -p "$BENCH_OUT"
 	read -r med min max q1 q3 n <<<"$s"
 	jq -cn --arg t "$table" --arg r "$row" --arg m "$metric" --arg u "$unit" --arg no "$note" \
 		--argjson med "$med" --argjson min "$min" --argjson max "$max" --argjson q1 "$q1" \
-		--argjson q3 "$q3" --argjson n "$n" \
-		'{table: $t, row: $r, metric: $m, median: $med, min: $min, max: $max, q1: $q1, q3: $q3, n: $n, unit: $u, note: $no}' \
+		--argjson q3 "$q3" --argjson n "$n" --argjson v "$(printf '%s\n' "$vals" | jq -cs .)" \
+		'{table: $t, row: $r, metric: $m, median: $med, min: $min, max: $max, q1: $q1, q3: $q3, n: $n, unit: $u, note: $no, values: $v}' \
 		>>"$BENCH_OUT/$part.jsonl"
 	printf '  %-14s %-34s %-22s %10s  [%s .. %s] n=%s %s\n' "$table" "$row" "$metric" "$med" "$min" "$max" "$n" "$unit" >&2
 }

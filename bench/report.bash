@@ -22,6 +22,19 @@ to every figure.
 
 TXT
 
+# the summary: one line per hook-path/dispatch configuration, its three ratios side by side
+jq -r '
+	def cell($m): (map(select(.metric == $m))[0]) as $f
+		| if $f == null then "" else "**\($f.median * 1000 | round / 1000)** (\($f.min * 1000 | round / 1000) .. \($f.max * 1000 | round / 1000))" end;
+	[.figures[] | select(.table == "hook path" or .table == "dispatch")] as $f
+	| if ($f | length) == 0 then empty else
+	"## Summary\n\nMedian of per-round ratios (min .. max); each row against its reference in the same round.\n\n" +
+	"| configuration | reference | throughput | p50 latency | p99 latency |\n|---|---|---|---|---|",
+	(($f | map(.row) | reduce .[] as $r ([]; if index([$r]) then . else . + [$r] end))[] as $r
+	 | ($f | map(select(.row == $r))) as $g
+	 | "| \($r) | \($g[0].note | sub("; .*"; "") | sub(", same CC both ends"; "")) | \($g | cell("throughput ratio")) | \($g | cell("p50 latency ratio")) | \($g | cell("p99 latency ratio")) |"),
+	"" end' "$ALL"
+
 # one table per "table" name, in the order the figures came
 jq -r --slurpfile prev <(cat "$PREV" 2>/dev/null || echo '{}') '
 	def num: if . == null then "" elif (. | fabs) >= 100 then (. * 10 | round / 10 | tostring)

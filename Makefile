@@ -46,7 +46,7 @@ LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/%.o,$(LOADER_COMMON))
 OFFLOAD_SRCS := $(filter-out %.bpf.c,$(wildcard offload/*.c))
 OFFLOAD_OBJS := $(patsubst offload/%.c,$(OBJ)/offload/%.o,$(OFFLOAD_SRCS))
 
-all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(MODULES) $(TESTMODULES) $(PLATFORM_BPF)
+all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(MODULES) $(TESTMODULES) $(PLATFORM_BPF) $(OFFLOAD_BPF)
 
 install-deps:
 	$(Q)bash scripts/install-deps.sh
@@ -88,7 +88,20 @@ $(OBJ)/%.o: loader/%.c $(wildcard loader/*.h) $(wildcard include/khelp/*.h) $(pa
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(OBJ)/offload/%.o: offload/%.c $(wildcard offload/*.h) $(wildcard include/khelp/*.h) | $(OBJ)
+OFFLOAD_BPF := $(patsubst offload/%.bpf.c,$(OUTPUT)/offload/%.bpf.o,$(wildcard offload/*.bpf.c))
+OFFLOAD_SKELS := $(patsubst offload/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard offload/*.bpf.c))
+.SECONDARY: $(OFFLOAD_SKELS) $(OFFLOAD_BPF)
+
+$(OUTPUT)/offload/%.bpf.o: offload/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/offload/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@
+
+$(OBJ)/offload/%.o: offload/%.c $(wildcard offload/*.h) $(wildcard include/khelp/*.h) $(OFFLOAD_SKELS) | $(OBJ)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Ioffload -c $< -o $@

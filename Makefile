@@ -128,7 +128,22 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) $(OFFLOAD_OBJS) | $(OUTPUT)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -DKHELP_BUILD_DIR='"$(abspath $(OUTPUT))"' \
-		-DKHELP_SRC_DIR='"$(abspath .)"' -Ioffload $^ -o $@ $(USER_LDLIBS) -lcmocka
+		-DKHELP_SRC_DIR='"$(abspath .)"' -Ioffload $(filter-out %.h,$^) -o $@ $(USER_LDLIBS) -lcmocka
+
+$(UNIT_BINS): tests/unit/khelp_test.h
+
+# The fuzz harnesses, built with gcc and the sanitizers against a replay main
+# (no libFuzzer): `make test` runs every seed and regression input through them.
+# FUZZ_SRCS is defined with the fuzzing rules below (hence the second expansion).
+.SECONDEXPANSION:
+REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(OUTPUT)/tests/replay_%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_CFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(OUTPUT)/tests/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $$(FUZZ_SRCS) $(wildcard loader/*.h) | $(OUTPUT)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(REPLAY_CFLAGS) -DREPLAY_NAME='"$*"' -DKHELP_SRC_DIR='"$(abspath .)"' \
+		$(filter %.c,$^) -o $@ $(USER_LDLIBS) -lcmocka
 
 deps: install-deps
 
@@ -140,14 +155,14 @@ run test bench fuzz: install-deps
 _run: all
 	$(Q)bash scripts/run-example.sh
 
-unit: all $(UNIT_BINS)
-	$(Q)bash tests/run-unit.sh $(UNIT_BINS)
+unit: all $(UNIT_BINS) $(REPLAY_BINS)
+	$(Q)bash tests/run-unit.sh $(UNIT_BINS) $(REPLAY_BINS)
 
 e2e: all
 	$(Q)bash tests/run-e2e.sh
 
-_test: all $(UNIT_BINS)
-	$(Q)bash tests/run-all.sh $(UNIT_BINS)
+_test: all $(UNIT_BINS) $(REPLAY_BINS)
+	$(Q)bash tests/run-all.sh $(UNIT_BINS) $(REPLAY_BINS)
 
 # ---- fuzzing (libFuzzer), bounded ----
 FUZZ_SECONDS ?= 60

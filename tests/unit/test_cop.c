@@ -9,6 +9,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include "khelp_test.h"
 #include "cop.h"
 
 static struct cop_policy pol;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/mount.h>
 #include <cmocka.h>
+#include "khelp_test.h"
 #include "probe.h"
 
 static char root[] = "/tmp/khelp-probe-XXXXXX";
@@ -141,7 +142,7 @@ static void test_chelsio_without_hw_tc_offload_or_ntuple_lowers_nothing(void **s
 	off.ntuple = OFL_NO;
 	assert_int_equal(probe__read(root, "t5eth0", &off, &c), 0);
 	assert_int_equal(c.hw_kinds, 0);
-	assert_non_null(strstr(c.why, "hw-tc-offload and ntuple-filters are off"));
+	assert_contains(c.why, "hw-tc-offload and ntuple-filters are off");
 	off.ntuple = OFL_YES;	/* ethtool ntuple alone: drop and queue steering */
 	assert_int_equal(probe__read(root, "t5eth0", &off, &c), 0);
 	assert_int_equal(c.hw_kinds, OFL_HW_DROP | OFL_HW_QUEUE);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "khelp_test.h"
 #include "lower.h"
 
 #define ALL_KINDS (OFL_HW_DROP | OFL_HW_REDIRECT | OFL_HW_QUEUE | OFL_HW_RATE | OFL_HW_NAT)

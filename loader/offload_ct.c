@@ -87,7 +87,8 @@ int offload_ct__apply(struct daemon *d, const struct container *c, const struct 
 	struct ofl_attach_opts o = {};
 	struct cop_policy *cop;
 	struct ofl_state st;
-	char why[KHELP_REASON_MAX];
+	struct ofl_caps caps;
+	char why[KHELP_REASON_MAX], hw[256];
 	int ret;
 
 	(void)old;
@@ -104,8 +105,12 @@ int offload_ct__apply(struct daemon *d, const struct container *c, const struct 
 	o.netns = np->netns;
 	o.cgroup = c->cgroup_path;
 	o.force = forced(np);
-	/* NIC filters: only a Chelsio T4/T5/T6 with hw-tc-offload gets them; see docs/offload.md */
+	/* NIC filters: only a Chelsio T4/T5/T6 with hardware filtering gets them; see docs/offload.md */
 	o.hw_rules = 0;
+	if (!datapath__probe(np->netns, np->offload_interface, &caps)) {
+		datapath__lower(np->netns, &caps, cop, &o.hw_rules, hw, sizeof(hw));
+		pr_info("container %s: %s: %s\n", c->name, np->offload_interface, hw);
+	}
 	ret = datapath__apply(&o, cop, &st, why, sizeof(why));
 	if (ret == -ENOENT)
 		ret = -ENODEV;	/* -ENOENT from an apply means a missing cgroup, nothing else */

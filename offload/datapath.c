@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "datapath.h"
+#include "hwfilter.h"
 #include "ofl_dp.skel.h"
 
 #define CLSACT_HANDLE	0x4b48	/* "KH" */
@@ -296,8 +297,16 @@ static int create(const struct ofl_attach_opts *o, const struct cop_policy *pol,
 	int ret, cg = -1, self = -1, ifindex, use_tcx = datapath__has_tcx();
 	int ncpus = libbpf_num_possible_cpus();
 
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = dir);
+
 	pin_path(dir, sizeof(dir), o->bpffs, o->ifname, NULL);
-	skel = ofl_dp__open();
+	pin_path(p, sizeof(p), o->bpffs, "", NULL);	/* <bpffs>/offload/ */
+	if ((mkdir(p, 0700) && errno != EEXIST) || (mkdir(dir, 0700) && errno != EEXIST)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return ret;
+	}
+	skel = ofl_dp__open_opts(&oo);
 	if (!skel) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the offload datapath object: %s", strerror(errno));
@@ -310,7 +319,7 @@ static int create(const struct ofl_attach_opts *o, const struct cop_policy *pol,
 		bpf_program__set_expected_attach_type(skel->progs.ofl_tc_in, BPF_TCX_INGRESS);
 		bpf_program__set_expected_attach_type(skel->progs.ofl_tc_out, BPF_TCX_EGRESS);
 	}
-	ret = ofl_dp__load(skel);
+	ret = ofl_dp__load(skel);	/* pins the shared maps by name under dir */
 	if (ret) {
 		snprintf(err, errlen, "cannot load the offload datapath: %s (run khelpd -v for the verifier log)",
 			 strerror(-ret));
@@ -329,25 +338,7 @@ static int create(const struct ofl_attach_opts *o, const struct cop_policy *pol,
 
 			bpf_map_update_elem(bpf_map__fd(skel->maps.ofl_cpus), &key, &v, BPF_ANY);
 		}
-	pin_path(p, sizeof(p), o->bpffs, "", NULL);	/* <bpffs>/offload/ */
-	if ((mkdir(p, 0700) && errno != EEXIST) || (mkdir(dir, 0700) && errno != EEXIST)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		goto fail;
-	}
-	/* maps first: a datapath with pinned links always has its maps pinned */
-	struct { struct bpf_map *m; const char *name; } maps[] = {
-		{ skel->maps.ofl_rules, OFL_PIN_RULES }, { skel->maps.ofl_cfg, OFL_PIN_CFG },
-		{ skel->maps.ofl_flows, OFL_PIN_FLOWS }, { skel->maps.ofl_rule_stats, OFL_PIN_STATS },
-	};
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		pin_path(p, sizeof(p), o->bpffs, o->ifname, maps[i].name);
-		ret = bpf_map__pin(maps[i].m, p);
-		if (ret) {
-			snprintf(err, errlen, "cannot pin %s: %s", p, strerror(-ret));
-			goto fail;
-		}
-	}
+	/* the maps were pinned by name under dir at load */
 	cg = open(o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg < 0) {
 		ret = -errno;
@@ -435,21 +426,13 @@ int datapath__apply(const struct ofl_attach_opts *o, const struct cop_policy *po
 		return -EINVAL;
 	}
 	if (dp == OFL_DP_NONE) {
-		struct ofl_live live;
 		struct ofl_caps caps;
-		int self;
 
-		ret = netns_enter(o->netns, &self, err, errlen);
-		if (ret)
-			return ret;
-		ret = probe__live(o->ifname, &live);
-		netns_leave(self);
+		ret = datapath__probe(o->netns, o->ifname, &caps);
 		if (ret) {
 			snprintf(err, errlen, "interface %s: %s", o->ifname, strerror(-ret));
 			return ret;
 		}
-		/* sysfs shows the namespace it was mounted in: only ours */
-		probe__read(o->netns && o->netns[0] ? NULL : "/sys", o->ifname, &live, &caps);
 		dp = caps.datapath;
 	}
 	pin_path(dir, sizeof(dir), o->bpffs, o->ifname, NULL);
@@ -475,6 +458,63 @@ static void rm_pin(const char *bpffs, const char *ifname, const char *name)
 	unlink(p);
 }
 
+int datapath__probe(const char *netns, const char *ifname, struct ofl_caps *caps)
+{
+	struct ofl_live live;
+	char err[256];
+	int self, ret;
+
+	ret = netns_enter(netns, &self, err, sizeof(err));
+	if (ret)
+		return ret;
+	ret = probe__live(ifname, &live);
+	netns_leave(self);
+	if (ret)
+		return ret;
+	/* sysfs shows the namespace it was mounted in: only ours */
+	return probe__read(netns && netns[0] ? NULL : "/sys", ifname, &live, caps);
+}
+
+int datapath__lower(const char *netns, const struct ofl_caps *caps, const struct cop_policy *pol,
+		    __u64 *hw_rules, char *summary, size_t len)
+{
+	static struct low_plan plan;
+	static struct hw_outcome out[LOW_MAX_FILTERS];
+	struct chip_profile prof;
+	unsigned int kept = 0, wanted = 0;
+	char err[256];
+	int self, ret;
+
+	*hw_rules = 0;
+	if (!caps->hw_kinds || lower__profile(caps->gen, caps->filter_budget, 0, caps->hw_kinds, &prof)) {
+		snprintf(summary, len, "no NIC filters (%s)", caps->why);
+		return 0;
+	}
+	lower__plan(&prof, pol, &plan);
+	for (unsigned int i = 0; i < plan.nrules; i++)
+		wanted += plan.rules[i].where == LOW_HW;
+	if (!wanted) {
+		snprintf(summary, len, "no rule can be a NIC filter");
+		return 0;
+	}
+	ret = netns_enter(netns, &self, err, sizeof(err));
+	if (ret) {
+		snprintf(summary, len, "%s", err);
+		return ret;
+	}
+	ret = hwfilter__install(caps->ifname, &plan, 1, hw_rules, out, err, sizeof(err));
+	netns_leave(self);
+	if (ret) {
+		snprintf(summary, len, "NIC filters not installed: %s (all rules stay in BPF)", err);
+		return 0;
+	}
+	for (unsigned int i = 0; i < plan.nrules && i < 64; i++)
+		kept += !!(*hw_rules & (1ULL << i));
+	snprintf(summary, len, "%u of %u rules confirmed in_hw as NIC filters, the rest stay in BPF (unverified on "
+		 "hardware)", kept, wanted);
+	return 0;
+}
+
 int datapath__release(const char *bpffs, const char *ifname, const char *netns)
 {
 	static const char *const pins[] = { "xdp", "tc_in", "tc_out", "tc_in_prog", "tc_out_prog", "sockops",
@@ -482,6 +522,10 @@ int datapath__release(const char *bpffs, const char *ifname, const char *netns)
 	char dir[PATH_MAX], err[256];
 	int self;
 
+	if (!netns_enter(netns, &self, err, sizeof(err))) {
+		hwfilter__remove(ifname);	/* ours only (our tc priorities); none outside a Chelsio */
+		netns_leave(self);
+	}
 	if (pinned(bpffs, ifname, "tc_in_prog") && !netns_enter(netns, &self, err, sizeof(err))) {
 		int ifindex = if_nametoindex(ifname);
 

@@ -39,6 +39,14 @@ int datapath__flows(const char *bpffs, const char *ifname, json_object *rows);
 int datapath__rule_stats(const char *bpffs, const char *ifname, unsigned int nrules, __u64 *packets,
 			 __u64 *bytes);
 
+/* The probe of ifname as seen from inside netns ("" = ours). 0 or -errno. */
+int datapath__probe(const char *netns, const char *ifname, struct ofl_caps *caps);
+/* On a Chelsio T4/T5/T6 with hardware filtering: lower pol onto the chip's profile, install the NIC filters
+ * (skip_sw), keep what reads back in_hw. *hw_rules: the rules now in hardware. Elsewhere 0 and nothing done.
+ * summary: one line for the log. */
+int datapath__lower(const char *netns, const struct ofl_caps *caps, const struct cop_policy *pol,
+		    __u64 *hw_rules, char *summary, size_t len);
+
 const char *datapath__kind_name(unsigned int kind);
 
 #endif

@@ -41,6 +41,7 @@ struct {
 	__uint(max_entries, 2 * OFL_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct ofl_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);	/* under <bpffs>/offload/<ifname>/ */
 } ofl_rules SEC(".maps");
 
 struct {
@@ -48,6 +49,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct ofl_dp_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);	/* under <bpffs>/offload/<ifname>/ */
 } ofl_cfg SEC(".maps");
 
 struct {
@@ -55,6 +57,7 @@ struct {
 	__uint(max_entries, OFL_MAX_FLOWS);
 	__type(key, struct ofl_flow_key);
 	__type(value, struct ofl_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);	/* under <bpffs>/offload/<ifname>/ */
 } ofl_flows SEC(".maps");
 
 struct {
@@ -62,6 +65,7 @@ struct {
 	__uint(max_entries, 2 * OFL_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct ofl_rule_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);	/* under <bpffs>/offload/<ifname>/ */
 } ofl_rule_stats SEC(".maps");
 
 struct {

@@ -145,9 +145,11 @@ struct ofl_sk {
 	__u8 pad;
 };
 
-#define OFL_PIN_RULES	"rules"
-#define OFL_PIN_CFG	"cfg"
-#define OFL_PIN_FLOWS	"flows"
-#define OFL_PIN_STATS	"rule_stats"
+/* map pins: libbpf pins them by name under <bpffs>/offload/<ifname>/ (so any loader that is given
+ * that pin path, e.g. xdp-loader --pin-path, shares them) */
+#define OFL_PIN_RULES	"ofl_rules"
+#define OFL_PIN_CFG	"ofl_cfg"
+#define OFL_PIN_FLOWS	"ofl_flows"
+#define OFL_PIN_STATS	"ofl_rule_stats"
 
 #endif

@@ -164,7 +164,7 @@ check_counted() {
 	kh_until grep -q '^sent' "$TMP/client.$P_OFL.log"
 
 	kh_start
-	grep -q "adopted" "$TMP/khelpd.log"
+	kh_until grep -q "adopted" "$TMP/khelpd.log"
 	[ "$(bpftool -j link show pinned "$BPFFS/offload/$IF/xdp" | jq .id)" = "$link_id" ]
 	[ "$(ip -n "$NS_A" -d link show "$IF" | grep -c 'prog/xdp ')" = 1 ]
 	# the first connection's counters are still there, not reset

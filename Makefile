@@ -142,7 +142,7 @@ REPLAY_CFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 $(OUTPUT)/tests/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $$(FUZZ_SRCS) $(wildcard loader/*.h) | $(OUTPUT)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(REPLAY_CFLAGS) -DREPLAY_NAME='"$*"' -DKHELP_SRC_DIR='"$(abspath .)"' \
+	$(Q)$(CC) $(USER_CFLAGS) -Ioffload $(REPLAY_CFLAGS) -DREPLAY_NAME='"$*"' -DKHELP_SRC_DIR='"$(abspath .)"' \
 		$(filter %.c,$^) -o $@ $(USER_LDLIBS) -lcmocka
 
 deps: install-deps
@@ -166,12 +166,12 @@ _test: all $(UNIT_BINS) $(REPLAY_BINS)
 
 # ---- fuzzing (libFuzzer), bounded ----
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader -Ioffload \
 	$(shell pkg-config --cflags libbpf json-c 2>/dev/null)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # the fuzzers exercise the pure parsers only
-FUZZ_SRCS := loader/meta.c loader/policy.c loader/depgraph.c loader/log.c
+FUZZ_SRCS := loader/meta.c loader/policy.c loader/depgraph.c loader/log.c offload/cop.c offload/lower.c offload/probe.c
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(OUTPUT)
 	@mkdir -p $(dir $@)

@@ -26,6 +26,7 @@
 #include "kops.h"
 #include "log.h"
 #include "netns.h"
+#include "offload_ct.h"
 #include "pins.h"
 #include "sysctl.h"
 
@@ -405,11 +406,16 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		tmp.att = malloc(nnext ? nnext * sizeof(*tmp.att) : 1);
 		tmp.cgroup_path = strdup(cgpath);
 		if (!tmp.pol || !tmp.att || !tmp.cgroup_path) {
+			snprintf(err, errlen, "%s: out of memory", np->path);
+			ret = -ENOMEM;
+		}
+		/* the offload datapath last: it changes nothing when it fails */
+		if (!ret)
+			ret = offload_ct__apply(d, &tmp, np, c->state == CT_ACTIVE ? c->pol : NULL, err, errlen);
+		if (ret) {
 			free(tmp.pol);
 			free(tmp.att);
 			free(tmp.cgroup_path);
-			snprintf(err, errlen, "%s: out of memory", np->path);
-			ret = -ENOMEM;
 		}
 	}
 	if (ret) {
@@ -436,6 +442,7 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 				strerror(-ret));
 	if (ccsel_new >= 0 && (ret = attach__ccsel_pin(d->cfg.bpffs, &t, ccsel_new)))
 		pr_warn("container %s: cannot pin its congestion selector: %s\n", tmp.name, strerror(-ret));
+	offload_ct__commit(d, c->state == CT_ACTIVE ? c->pol : NULL, np);
 	/* drop what the new policy does not want (or all, after a move), in reverse order */
 	if (c->state == CT_ACTIVE) {
 		struct att_target old = target_of(c);
@@ -488,6 +495,8 @@ static void container__detach_all(struct daemon *d, struct container *c)
 	if (c->ccsel_fd >= 0)
 		close(c->ccsel_fd);
 	c->ccsel_fd = -1;
+	if (c->state == CT_ACTIVE)
+		offload_ct__release(d, c->pol);
 	for (int i = (int)c->natt - 1; i >= 0; i--)
 		attach__release(d->cfg.bpffs, &t, &c->att[i], 1);
 	c->natt = 0;
@@ -536,7 +545,9 @@ static int policy__load_validated(struct daemon *d, const char *path, struct pol
 				  .closure = env_closure };
 	int ret = policy__parse_file(path, p, err, errlen);
 
-	return ret ? ret : policy__validate(p, &env, err, errlen);
+	if (!ret)
+		ret = policy__validate(p, &env, err, errlen);
+	return ret ? ret : offload_ct__check(p, err, errlen);
 }
 
 int container__check(struct daemon *d, const char *path, char *err, size_t errlen)

@@ -40,6 +40,8 @@ struct policy {
 	int offload_interface_line;
 	char offload_policy[POLICY_VALUE_MAX];
 	int offload_policy_line;
+	char offload_datapath[8];	/* "auto" (or ""), "xdp", "tc" */
+	int offload_datapath_line;
 	unsigned int nparams;
 	/*
 	 * Last: a policy kept in force is a compact copy (policy__dup) with

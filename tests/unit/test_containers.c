@@ -98,9 +98,15 @@ static int fake_link_info(int fd, struct bpf_link_info *info, __u32 *len)
 	return 0;
 }
 
+#define FULL_MAP_FD	555	/* a CC config map with no room left */
+
 static int fake_map_update(int fd, const void *key, const void *value, __u64 flags)
 {
-	(void)fd; (void)key; (void)value; (void)flags;
+	(void)key; (void)value; (void)flags;
+	if (fd == FULL_MAP_FD) {
+		errno = E2BIG;
+		return -1;
+	}
 	return 0;
 }
 
@@ -346,6 +352,21 @@ static void test_one_closure_limit_from_check_to_apply(void **state)
 	assert_non_null(strstr(err, "more than 64 modules"));
 }
 
+static void test_a_full_cc_config_map_fails_the_apply_clearly(void **state)
+{
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(policy("web", "a", "m_one", err, sizeof(err)), 0);
+	/* m_two keeps per-container config in a hash (as CCs do) that is full */
+	m2->ccfg_fd = FULL_MAP_FD;
+	assert_int_equal(policy("web", "a", "m_one, m_two", err, sizeof(err)), -E2BIG);
+	assert_non_null(strstr(err, "khelp_ccfg map is full"));
+	assert_int_equal(container__find(&d, "web")->natt, 1);
+	assert_false(pinned("web", "m_two"));
+	m2->ccfg_fd = -1;
+}
+
 static int failing_obj_pin(int fd, const char *path)
 {
 	(void)fd; (void)path;
@@ -377,6 +398,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replace_in_place_is_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_closure_limit_from_check_to_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_replacement_keeps_the_old_pin_when_pinning_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_full_cc_config_map_fails_the_apply_clearly, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

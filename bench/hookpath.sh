@@ -161,7 +161,7 @@ STATS_ON="$(sysctl -n kernel.bpf_stats_enabled)"
 
 label() {
 	case $1 in
-	kernel) echo "kernel alone (cubic)";;
+	kernel) echo "kernel alone";;
 	bare) echo "khelp, container without modules";;
 	ertt) echo "h_ertt";;
 	khcubic) echo "kh_cubic alone (container CC)";;

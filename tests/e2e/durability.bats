@@ -77,7 +77,7 @@ has_modules() { kh_until bash -c "'$KHELPCTL' -j containers | jq -e --arg n '$1'
 	port="$(kh_wait_line "$TMP/c.out" local)"
 	kh_until bash -c "'$KHELPCTL' -j conns | jq -e '.[] | select(.local == \"$ADDR_A:$port\") | .modules.kt_conn.version == 2 and .modules.h_ertt.srtt_us > 0'"
 	# one cgroup link per module, none twice
-	[ "$(bpftool -j cgroup show "$APP" | jq length)" -eq 2 ]
+	[ "$(cg_progs "$APP")" -eq 2 ]
 }
 
 @test "pins nothing explains any more are removed at restart" {
@@ -89,7 +89,7 @@ has_modules() { kh_until bash -c "'$KHELPCTL' -j containers | jq -e --arg n '$1'
 	has_modules web '["kt_conn"]'
 	has_modules old '["h_ertt"]'
 	[ -e "$BPFFS/containers/old/h_ertt" ] && [ -d "$BPFFS/modules/h_ertt" ]
-	[ "$(bpftool -j cgroup show "$OLD" | jq length)" -eq 1 ]
+	[ "$(cg_progs "$OLD")" -eq 1 ]
 	kill9
 	# while it is down: container old and module h_ertt go away
 	rm "$TMP/policies/old.conf" "$TMP/modules/h_ertt.bpf.o"
@@ -97,8 +97,8 @@ has_modules() { kh_until bash -c "'$KHELPCTL' -j containers | jq -e --arg n '$1'
 	has_modules web '["kt_conn"]'
 	[ ! -e "$BPFFS/containers/old" ]
 	[ ! -e "$BPFFS/modules/h_ertt" ]
-	[ "$(bpftool -j cgroup show "$OLD" | jq length)" -eq 0 ]
+	[ "$(cg_progs "$OLD")" -eq 0 ]
 	# what is still explained stays, attached once
 	[ -e "$BPFFS/containers/web/kt_conn" ]
-	[ "$(bpftool -j cgroup show "$APP" | jq length)" -eq 1 ]
+	[ "$(cg_progs "$APP")" -eq 1 ]
 }

@@ -10,10 +10,11 @@ load lib
 
 setup() {
 	kh_setup
+	unset KHELP_SOCKET	# khelpctl in the namespace uses the installed default socket
 	D="$TMP/destdir"
 	make -s -C "$REPO" OUTPUT="$OUT" install DESTDIR="$D" >"$TMP/install.log" 2>&1 ||
 		{ cat "$TMP/install.log"; return 1; }
-	mkdir -p "$TMP/usr.up" "$TMP/usr.work"
+	mkdir -p "$TMP/usr.up" "$TMP/usr.work" "$TMP/etc.up" "$TMP/etc.work"
 }
 
 teardown() {
@@ -22,13 +23,13 @@ teardown() {
 }
 
 # in_root CMD...: run CMD in a mount namespace where the install is the system.
-# /usr gets a writable upper layer in $TMP (a module dropped into
-# /usr/lib/khelp/modules lands there).
+# /usr and /etc get writable upper layers in $TMP (a module dropped into
+# /usr/lib/khelp/modules or a policy into /etc/khelp/policies lands there).
 in_root_script() {
 	cat <<SH
 set -e
 mount -t overlay khelp-usr -o lowerdir=$D/usr:/usr,upperdir=$TMP/usr.up,workdir=$TMP/usr.work /usr
-mount -t overlay khelp-etc -o lowerdir=$D/etc:/etc /etc
+mount -t overlay khelp-etc -o lowerdir=$D/etc:/etc,upperdir=$TMP/etc.up,workdir=$TMP/etc.work /etc
 mkdir -p /run/khelp && mount -t tmpfs khelp-run /run/khelp
 mount -t bpf bpf /sys/fs/bpf
 SH
@@ -66,7 +67,7 @@ in_root() { exec unshare -m --propagation private bash -c "$(in_root_script)"'; 
 		[[ "$output" == *NAME* && "$output" == *"SEE ALSO"* ]]
 	done
 	run env MANWIDTH=80 man -l "$D/usr/share/man/man8/khelpctl.8"
-	[[ "$output" == *"shutdown --detach"* ]]
+	[[ "$output" == *"shutdown [--detach]"* ]]
 }
 
 @test "systemd-analyze verify accepts the installed unit" {
@@ -90,4 +91,39 @@ in_root() { exec unshare -m --propagation private bash -c "$(in_root_script)"'; 
 	kh_client "$APP" "$TMP/in.out" 5201 --seconds 2 --hold 2
 	port="$(kh_wait_line "$TMP/in.out" local)"
 	kh_until bash -c "nsenter -t $NS_PID -m /usr/sbin/khelpctl -j conns | jq -e '.[] | select(.local == \"$ADDR_A:$port\") | .modules.h_ertt.srtt_us > 0'"
+}
+
+# the fenced block after "<!-- tutorial: NAME -->" in docs/modules.md
+tutorial_block() { awk -v m="<!-- tutorial: $1 -->" '$0 == m { f = 1; next } f && /^```/ { if (on) exit; on = 1; next } on' "$REPO/docs/modules.md"; }
+
+@test "a module built from the tutorial against the installed headers loads and runs; so does h_rtx" {
+	kh_netns
+	APP="$(kh_cgroup app)"
+	(in_root /usr/sbin/khelpd >"$TMP/khelpd.log" 2>&1 3>&-) &
+	NS_PID=$!
+	kh_until nsenter -t "$NS_PID" -m /usr/sbin/khelpctl status
+	# an empty directory, the tutorial's source and build command, nothing of the source tree
+	mkdir "$TMP/tut"
+	tutorial_block h_cwnd.bpf.c >"$TMP/tut/h_cwnd.bpf.c"
+	tutorial_block build >"$TMP/tut/build.sh"
+	cp "$REPO/helpers/h_rtx.bpf.c" "$TMP/tut/"
+	sed 's/h_cwnd/h_rtx/g' "$TMP/tut/build.sh" >>"$TMP/tut/build.sh"
+	cat "$TMP/tut/build.sh"
+	[ -s "$TMP/tut/h_cwnd.bpf.c" ] && grep -q '^clang ' "$TMP/tut/build.sh"
+	# step 3 as written, with this test's cgroup for the tutorial's
+	tutorial_block run | sed -e "s|/sys/fs/cgroup/unified/tutorial|$APP|" \
+		-e "s|^cgroup = tutorial|cgroup = ${APP#$CGROOT/}|" -e 's/helpers = h_cwnd/helpers = h_cwnd, h_rtx/' \
+		-e 's|h_cwnd.bpf.o "|h_cwnd.bpf.o h_rtx.bpf.o "|' >"$TMP/tut/run.sh"
+	cat "$TMP/tut/run.sh"
+	run nsenter -t "$NS_PID" -m bash -c "cd '$TMP/tut' && PATH=/usr/sbin:\$PATH && set -e && . ./build.sh && . ./run.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# built against the installed headers only: the source tree's include/ was never on the command line
+	run ! grep -q "$REPO" "$TMP/tut/build.sh"
+	kh_until bash -c "nsenter -t $NS_PID -m /usr/sbin/khelpctl -j containers | jq -e '.[] | select(.name == \"tutorial\") | .modules | sort == [\"h_cwnd\", \"h_rtx\"]'"
+	kh_server 5201
+	kh_client "$APP" "$TMP/in.out" 5201 --seconds 2 --hold 2
+	port="$(kh_wait_line "$TMP/in.out" local)"
+	kh_until bash -c "nsenter -t $NS_PID -m /usr/sbin/khelpctl -j conns --module h_cwnd | jq -e '.[] | select(.local == \"$ADDR_A:$port\") | .modules.h_cwnd | .samples > 10 and .cwnd_min >= 1 and .cwnd_max >= .cwnd_min'"
+	nsenter -t "$NS_PID" -m /usr/sbin/khelpctl conns --module h_rtx | grep -q 'retrans_segs='
 }

@@ -151,6 +151,9 @@ kh_bss() {
 	return 1
 }
 
+# cg_progs CGROUP: how many programs are attached to it (bpftool prints nothing for none)
+cg_progs() { bpftool -j cgroup show "$1" | jq -s 'add // [] | length'; }
+
 # wait until COMMAND succeeds (up to ~5 s)
 kh_until() {
 	for _ in $(seq 100); do

@@ -45,7 +45,7 @@ notified() { grep -c -- "$1" < <(grep -o -- "$1" "$TMP/notify.log"); }
 	kh_until grep -q 'STOPPING=1' "$TMP/notify.log"
 	grep -q 'STATUS=stopping; attachments stay pinned' "$TMP/notify.log"
 	# SIGTERM kept the datapath
-	[ "$(bpftool -j cgroup show "$APP" | jq length)" -eq 1 ]
+	[ "$(cg_progs "$APP")" -eq 1 ]
 }
 
 @test "log lines carry their level; -v adds debug; under journald they start with the syslog priority" {
@@ -77,17 +77,17 @@ notified() { grep -c -- "$1" < <(grep -o -- "$1" "$TMP/notify.log"); }
 	grep -qw kh_newreno /proc/sys/net/ipv4/tcp_allowed_congestion_control
 	grep -qw kh_newreno /proc/sys/net/ipv4/tcp_available_congestion_control
 	# the programs and links of this khelpd, by their pins
-	progs="$(find "$BPFFS" -type f | while read -r p; do bpftool -j prog show pinned "$p" 2>/dev/null | jq .id; done | sort -u | tr '\n' ' ')"
+	progs="$(find "$BPFFS" -type f | while read -r p; do bpftool -j prog show pinned "$p" 2>/dev/null | jq '.id // empty'; done | sort -u | tr '\n' ' ')"
 	echo "programs: $progs"
 	[ -n "$progs" ]
-	[ "$(bpftool -j cgroup show "$APP" | jq length)" -ge 1 ]
+	[ "$(cg_progs "$APP")" -ge 1 ]
 	# a plain shutdown is like SIGTERM: everything stays
 	run "$KHELPCTL" shutdown
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"stay pinned"* ]]
 	wait "$KHELPD_PID"
 	[ -d "$BPFFS/containers/web" ]
-	[ "$(bpftool -j cgroup show "$APP" | jq length)" -ge 1 ]
+	[ "$(cg_progs "$APP")" -ge 1 ]
 	kh_start
 	run "$KHELPCTL" shutdown --detach
 	echo "$output"
@@ -96,7 +96,7 @@ notified() { grep -c -- "$1" < <(grep -o -- "$1" "$TMP/notify.log"); }
 	wait "$KHELPD_PID"
 	KHELPD_PID=
 	[ ! -e "$BPFFS" ]
-	[ "$(bpftool -j cgroup show "$APP" | jq length)" -eq 0 ]
+	[ "$(cg_progs "$APP")" -eq 0 ]
 	run ! grep -qw kh_newreno /proc/sys/net/ipv4/tcp_allowed_congestion_control
 	kh_until bash -c "! grep -qw kh_newreno /proc/sys/net/ipv4/tcp_available_congestion_control"
 	# no program of this khelpd is left (the kernel frees them once the last reference goes)

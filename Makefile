@@ -57,6 +57,9 @@ PLATFORM_BPF := $(addprefix $(OUTPUT)/bpf/,$(patsubst bpf/%.bpf.c,%.bpf.o,$(wild
 
 LOADER_COMMON := $(filter-out loader/khelpd.c loader/khelpctl.c,$(wildcard loader/*.c))
 LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/%.o,$(LOADER_COMMON))
+# offload/: user-space units (probe, COP compiler, lowering) and the datapath programs
+OFFLOAD_SRCS := $(filter-out %.bpf.c,$(wildcard offload/*.c))
+OFFLOAD_OBJS := $(patsubst offload/%.c,$(OBJ)/offload/%.o,$(OFFLOAD_SRCS))
 
 all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(MODULES) $(TESTMODULES) $(PLATFORM_BPF)
 
@@ -105,7 +108,12 @@ $(OBJ)/%.o: loader/%.c $(wildcard loader/*.h) $(wildcard include/khelp/*.h) $(OU
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(BIN)/khelpd: $(OBJ)/khelpd.o $(LOADER_OBJS) | $(BIN)
+$(OBJ)/offload/%.o: offload/%.c $(wildcard offload/*.h) $(wildcard include/khelp/*.h) | $(OBJ)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Ioffload -c $< -o $@
+
+$(BIN)/khelpd: $(OBJ)/khelpd.o $(LOADER_OBJS) $(OFFLOAD_OBJS) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
@@ -123,11 +131,26 @@ $(BIN)/khtcp: tests/tools/khtcp.c | $(BIN)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) | $(OUTPUT)
+$(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) $(OFFLOAD_OBJS) | $(OUTPUT)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -DKHELP_BUILD_DIR='"$(abspath $(OUTPUT))"' \
-		-DKHELP_SRC_DIR='"$(abspath .)"' $^ -o $@ $(USER_LDLIBS) -lcmocka
+		-DKHELP_SRC_DIR='"$(abspath .)"' -Ioffload $(filter-out %.h,$^) -o $@ $(USER_LDLIBS) -lcmocka
+
+$(UNIT_BINS): tests/unit/khelp_test.h
+
+# The fuzz harnesses, built with gcc and the sanitizers against a replay main
+# (no libFuzzer): `make test` runs every seed and regression input through them.
+# FUZZ_SRCS is defined with the fuzzing rules below (hence the second expansion).
+.SECONDEXPANSION:
+REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(OUTPUT)/tests/replay_%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_CFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(OUTPUT)/tests/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $$(FUZZ_SRCS) $(wildcard loader/*.h) | $(OUTPUT)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(REPLAY_CFLAGS) -DREPLAY_NAME='"$*"' -DKHELP_SRC_DIR='"$(abspath .)"' \
+		$(filter %.c,$^) -o $@ $(USER_LDLIBS) -lcmocka
 
 deps: install-deps
 
@@ -139,14 +162,14 @@ run test bench fuzz: install-deps
 _run: all
 	$(Q)bash scripts/run-example.sh
 
-unit: all $(UNIT_BINS)
-	$(Q)bash tests/run-unit.sh $(UNIT_BINS)
+unit: all $(UNIT_BINS) $(REPLAY_BINS)
+	$(Q)bash tests/run-unit.sh $(UNIT_BINS) $(REPLAY_BINS)
 
 e2e: all
 	$(Q)bash tests/run-e2e.sh
 
-_test: all $(UNIT_BINS)
-	$(Q)bash tests/run-all.sh $(UNIT_BINS)
+_test: all $(UNIT_BINS) $(REPLAY_BINS)
+	$(Q)bash tests/run-all.sh $(UNIT_BINS) $(REPLAY_BINS)
 
 # ---- fuzzing (libFuzzer), bounded ----
 FUZZ_SECONDS ?= 60

@@ -60,6 +60,8 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 			      size_t errlen);
 /* Stop giving module m to new connections in every container; 0 or -EIO with err (first failure). */
 int container__drain_module(struct daemon *d, struct module *m, char *err, size_t errlen);
+/* khelpctl shutdown --detach: detach every container; how many. */
+int container__detach_everything(struct daemon *d);
 void container__free_all(struct daemon *d);
 /* The modules policy p brings (helpers, CC, dependencies, in order) into out; count or -errno. */
 int container__closure(struct daemon *d, const struct policy *p, const char **out, size_t outmax,

@@ -17,6 +17,7 @@ struct daemon {
 	int reapply;			/* lifecycle.c: re-apply every policy at the end of this loop turn */
 	int stats_fd;
 	long long started_ns;
+	int shutdown;			/* khelpctl shutdown: 1 keep the datapath, 2 detached */
 };
 
 #endif

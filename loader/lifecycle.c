@@ -264,6 +264,20 @@ void lifecycle__reap(struct daemon *d)
 	}
 }
 
+int lifecycle__detach_all(struct daemon *d)
+{
+	struct module *m;
+	int n = 0;
+
+	/* dependents before what they depend on */
+	while ((m = registry__leaf(d))) {
+		n += !!m->obj;
+		container__detach_module_everywhere(d, m);
+		registry__detach(d, m);
+	}
+	return n;
+}
+
 void lifecycle__flush(struct daemon *d)
 {
 	if (!d->reapply)

@@ -23,6 +23,11 @@ int lifecycle__module_removed(struct daemon *d, const char *file);
 int lifecycle__unload(struct daemon *d, const char *name, int drain, int migrate, char *err, size_t errlen);
 /* Periodic: finish drains and pending unloads whose holders are gone. */
 void lifecycle__reap(struct daemon *d);
+/*
+ * khelpctl shutdown --detach: unload every module (containers are detached
+ * first), pins and CC registrations included; the files stay. How many.
+ */
+int lifecycle__detach_all(struct daemon *d);
 /* End of an event-loop turn: the one re-apply of every policy, if modules changed. */
 void lifecycle__flush(struct daemon *d);
 

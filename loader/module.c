@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <khelp/platform.h>
 #include "kops.h"
 #include "log.h"
 #include "module.h"
@@ -414,6 +415,16 @@ static int module__open_iter(struct module *m, char *err, size_t errlen)
 		return -errno;
 	}
 	m->iter->rodata->value_size = info.value_size;
+	/* the module's own fields, printed by name by `cat .../conns` */
+	for (unsigned int i = 0; i < m->nfields && i < KHELP_ITER_MAX_FIELDS; i++) {
+		struct khelp_iter_field *f = (struct khelp_iter_field *)&m->iter->rodata->fields[i];
+
+		snprintf(f->name, sizeof(f->name), "%s", m->fields[i].name);
+		f->offset = m->fields[i].offset;
+		f->size = m->fields[i].size;
+		f->is_signed = m->fields[i].is_signed;
+		m->iter->rodata->nfields = i + 1;
+	}
 	if (khelp_iter__load(m->iter)) {
 		snprintf(err, errlen, "cannot load the conns iterator: %s", strerror(errno));
 		khelp_iter__destroy(m->iter);

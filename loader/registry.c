@@ -375,7 +375,8 @@ int registry__forget_file(struct daemon *d, const char *file)
 	return 0;
 }
 
-void registry__remove(struct daemon *d, struct module *m)
+/* Unload m, nothing holding it; keep_file: its file stays (khelpctl shutdown --detach). */
+static void registry__unload(struct daemon *d, struct module *m, int keep_file)
 {
 	char path[PATH_MAX], hidden[PATH_MAX];
 	int ret;
@@ -383,14 +384,41 @@ void registry__remove(struct daemon *d, struct module *m)
 	/* the file leaves the directory so a restart does not bring it back */
 	snprintf(path, sizeof(path), "%s/%s", d->cfg.modules, m->file);
 	snprintf(hidden, sizeof(hidden), "%s/.%s.unloaded", d->cfg.modules, m->file);
-	if (!access(path, F_OK) && rename(path, hidden))
+	if (!keep_file && !access(path, F_OK) && rename(path, hidden))
 		pr_warn("cannot move %s aside: %s\n", path, strerror(errno));
-	module__event(m, KHELP_EV_MODULE_DESTROY, 0, NULL);
-	if ((m->meta.desc.classes & KHELP_CLASS_CC) && (ret = sysctl__cc_allow(m->meta.desc.name, 0)))
-		pr_warn("cannot remove %s from the allowed congestion controls: %s\n", m->meta.desc.name,
-			strerror(-ret));
-	pr_info("module %s unloaded\n", m->meta.desc.name);
+	if (m->obj) {
+		module__event(m, KHELP_EV_MODULE_DESTROY, 0, NULL);
+		if ((m->meta.desc.classes & KHELP_CLASS_CC) && (ret = sysctl__cc_allow(m->meta.desc.name, 0)))
+			pr_warn("cannot remove %s from the allowed congestion controls: %s\n", m->meta.desc.name,
+				strerror(-ret));
+		pr_info("module %s %s\n", m->meta.desc.name, keep_file ? "detached" : "unloaded");
+	}
 	registry__free(d, m, 1);
+}
+
+void registry__remove(struct daemon *d, struct module *m)
+{
+	registry__unload(d, m, 0);
+}
+
+void registry__detach(struct daemon *d, struct module *m)
+{
+	registry__unload(d, m, 1);
+}
+
+struct module *registry__leaf(struct daemon *d)
+{
+	for (struct module *c = d->modules; c; c = c->next) {
+		int needed = 0;
+
+		for (struct module *o = d->modules; o && !needed; o = o->next)
+			if (o != c && o->meta_ok && c->meta_ok)
+				for (unsigned int i = 0; i < o->meta.ndeps; i++)
+					needed |= !strcmp(o->meta.deps[i].name, c->meta.desc.name);
+		if (!needed)
+			return c;
+	}
+	return d->modules;
 }
 
 int registry__scan(struct daemon *d)

@@ -32,6 +32,10 @@ int registry__forget_waiting(struct daemon *d, const char *name);
 int registry__forget_file(struct daemon *d, const char *file);
 /* Unload m now (nothing holds it: the caller checked): file aside, MODULE_DESTROY, pins removed. */
 void registry__remove(struct daemon *d, struct module *m);
+/* The same, but the module file stays (khelpctl shutdown --detach). */
+void registry__detach(struct daemon *d, struct module *m);
+/* A module no other module depends on (any module if there is a cycle), or NULL if none is left. */
+struct module *registry__leaf(struct daemon *d);
 void registry__free_all(struct daemon *d);
 
 #endif

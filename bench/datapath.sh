@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Offload datapath throughput, side by side in one run: TCP into a container over veth with no
-# program on its interface ("none"), with khelp's XDP datapath (native XDP link), with khelp's TC
-# datapath (tcx), and with the same XDP program loaded by xdp-tools' xdp-loader behind the libxdp
-# dispatcher (sharing khelp's pinned maps, so it does the same per-packet work). Rounds interleave
+# program on its interface ("none"), with an XDP program that only passes ("xdppass": a veth with any
+# XDP program turns off its peer's TSO, so this separates that mode change from our program's cost),
+# with khelp's XDP datapath (native XDP link), with khelp's TC datapath (tcx), and with the same XDP
+# program loaded by xdp-tools' xdp-loader behind the libxdp dispatcher (sharing khelp's pinned maps,
+# so it does the same per-packet work). Rounds interleave
 # the four; ratios are per round against that round's "none"; medians with min/max. Client and
 # server are pinned to different CPUs. Also the per-packet cost from kernel bpf_stats.
 #   QUICK=1: 3 rounds of 2 s; otherwise ROUNDS (7) of SECS (4) s.
@@ -29,6 +31,11 @@ kh_netns
 APP="$(kh_cgroup app)"
 IF="${ID}x"
 printf 'P dst port %s => offload\n' "$PORT" >"$TMP/policies/web.cop"
+# the smallest XDP program, as the baseline of the veth's XDP mode
+printf '%s\n' '#include <linux/bpf.h>' '#include <bpf/bpf_helpers.h>' \
+	'SEC("xdp") int xdp_pass(struct xdp_md *ctx) { return XDP_PASS; }' \
+	'char LICENSE[] SEC("license") = "GPL";' >"$TMP/xdp_pass.bpf.c"
+clang-19 -O2 -g --target=bpf -idirafter /usr/include/x86_64-linux-gnu -c "$TMP/xdp_pass.bpf.c" -o "$TMP/xdp_pass.bpf.o"
 
 # policy DATAPATH|none: the container with or without its [offload] section, written atomically
 policy() {
@@ -46,6 +53,10 @@ use() {
 	none)
 		policy none
 		kh_until bash -c "[ ! -e '$BPFFS/offload/$IF' ] && ! ip -n '$NS_A' link show '$IF' | grep -q xdp"
+		;;
+	xdppass)
+		use none
+		ip -n "$NS_A" link set dev "$IF" xdpdrv obj "$TMP/xdp_pass.bpf.o" sec xdp
 		;;
 	xdp)
 		policy xdp
@@ -67,13 +78,14 @@ use() {
 }
 leave() {
 	[ "$1" = libxdp ] && nsenter --net="/run/netns/$NS_A" xdp-loader unload "$IF" --all
+	[ "$1" = xdppass ] && ip -n "$NS_A" link set dev "$IF" xdpdrv off
 	return 0
 }
 
 # the XDP/TC program of this configuration: "id" of the program whose run time covers our work
 prog_of() {
 	case $1 in
-	xdp|libxdp) ip -n "$NS_A" -j -d link show "$IF" | jq -r '.[0].xdp.prog.id // empty' ;;
+	xdp|libxdp|xdppass) ip -n "$NS_A" -j -d link show "$IF" | jq -r '.[0].xdp.prog.id // empty' ;;
 	tc) bpftool -j link show pinned "$BPFFS/offload/$IF/tc_in" | jq -r .prog_id ;;
 	*) echo ;;
 	esac
@@ -87,7 +99,7 @@ kh_until grep -q listening "$TMP/server.log"
 policy none
 kh_start
 
-CONFIGS="none xdp tc libxdp"
+CONFIGS="none xdppass xdp tc libxdp"
 declare -A mbit ns
 for r in $(seq "$ROUNDS"); do
 	for cfg in $CONFIGS; do
@@ -123,13 +135,17 @@ for cfg in $CONFIGS; do
 	for r in $(seq "$ROUNDS"); do echo "${mbit[$cfg.$r]}"; done |
 		emit "offload datapath" "$cfg" "throughput" "Mbit/s" "TCP over veth into the container, client and server on separate CPUs"
 done
-for cfg in xdp tc libxdp; do
+for cfg in xdppass xdp tc libxdp; do
 	for r in $(seq "$ROUNDS"); do echo "${mbit[$cfg.$r]} ${mbit[none.$r]}" | awk '$2 > 0 { print $1 / $2 }'; done |
 		emit "offload datapath" "$cfg" "throughput ratio" "x" "vs no program on the interface, same round"
 done
+for cfg in xdp libxdp; do
+	for r in $(seq "$ROUNDS"); do echo "${mbit[$cfg.$r]} ${mbit[xdppass.$r]}" | awk '$2 > 0 { print $1 / $2 }'; done |
+		emit "offload datapath" "$cfg vs xdppass" "throughput ratio" "x" "vs an XDP_PASS program (same veth XDP mode), same round"
+done
 for r in $(seq "$ROUNDS"); do echo "${mbit[xdp.$r]} ${mbit[libxdp.$r]}" | awk '$2 > 0 { print $1 / $2 }'; done |
 	emit "offload datapath" "xdp vs libxdp" "throughput ratio" "x" "khelp XDP link vs the same program behind the libxdp dispatcher, same round"
-for cfg in xdp tc libxdp; do
+for cfg in xdppass xdp tc libxdp; do
 	for r in $(seq "$ROUNDS"); do [ -n "${ns[$cfg.$r]:-}" ] && echo "${ns[$cfg.$r]}"; done |
 		emit "offload datapath" "$cfg" "cost per packet" "ns" "kernel bpf_stats of the attached program (libxdp: its dispatcher, which runs ours)"
 done

@@ -284,9 +284,16 @@ void BPF_PROG(kh_newreno_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 {
 	struct kh_newreno *ca = nr_ca(sk);
 
-	if (ev == CA_EVENT_LOSS)	/* CC_RTO: the ssthresh() just made was for an RTO */
+	if (ev == CA_EVENT_LOSS) {
+		/*
+		 * CC_RTO: the ssthresh() just made was for an RTO. FreeBSD's
+		 * newreno applies its beta to the flight: max(2, min(wnd, pipe) * beta / 100).
+		 */
 		ca->flags = ca->saved_flags & ~NR_ECE;
-	else if (ev == CA_EVENT_CWND_RESTART)
+		khcc_tp(sk)->snd_ssthresh = khcc_rto_ssthresh_beta(khcc_tp(sk), ca->beta);
+		return;
+	}
+	if (ev == CA_EVENT_CWND_RESTART)
 		ca->flags |= NR_IDLE_RESTART;
 	khcc_newreno_cwnd_event(sk, ev);
 }

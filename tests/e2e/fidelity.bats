@@ -20,9 +20,9 @@
 # limits throughput for any window of a few packets, so the throughput
 # checks catch collapses (stalls, RTOs, a window stuck at its floor), not
 # small differences.
-# A flow whose socket got an ssthresh above TCP_INFINITE_SSTHRESH (a kernel
-# bug with BPF CCs on these machines, see fidelity_lib.bash) is run again; the
-# table keeps the discarded attempt as LABEL~N.
+# A flow whose socket got an ssthresh above TCP_INFINITE_SSTHRESH (this
+# machine's kernel skipped a BPF CC's ssthresh(), see fidelity_lib.bash) is run
+# again; the table keeps the discarded attempt as LABEL~N.
 
 load lib
 load fidelity_lib
@@ -230,12 +230,12 @@ rto_rows() {
 
 @test "kh_dctcp holds the queue at the CE marking threshold and never overflows it" {
 	rows q_dctcp q_dctcp~1 q_dctcp~2 q_newreno
-	# A BPF CC's flow hit by the kernel's ssthresh corruption (see
+	# A BPF CC's flow hit by this machine's kernel skipping ssthresh() (see
 	# fidelity_lib.bash) bursts into the full queue whatever the CC does.
 	# kh_dctcp calls ssthresh() on every CE episode, hundreds of times a
 	# second, and is hit in about 6 flows of 10; fid_flow_clean tried FID_TRIES.
 	if [ "$(fid_get q_dctcp bad_ssthresh)" -gt 0 ]; then
-		skip "kernel bug, not kh_dctcp: all $FID_TRIES kh_dctcp flows had ssthresh > TCP_INFINITE_SSTHRESH ($(fid_get q_dctcp bad_ssthresh) ACKs in the last; 0x81104110, a stale kernel stack word, while the CC's ssthresh() returned ~17)"
+		skip "this machine's kernel, not kh_dctcp: all $FID_TRIES kh_dctcp flows had ssthresh > TCP_INFINITE_SSTHRESH ($(fid_get q_dctcp bad_ssthresh) ACKs seen in the last, a lower bound). This kernel build skips BPF program runs in some task contexts; a skipped ssthresh() hands TCP a stack slot the trampoline never wrote (0x81104110). Upstream Linux runs every op"
 	fi
 	# CE marks from 2 ms of queueing on: the 50 ms queue never fills
 	[ "$(fid_get q_dctcp qdrops)" -eq 0 ]

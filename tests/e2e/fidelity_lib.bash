@@ -16,11 +16,14 @@
 #     (DCTCP's K; only CCs that negotiate ECN see it, see fid_topology);
 #   - drops every Nth TCP data segment (fid_loss N; 0 = none).
 # and a tracing program of the same file counts ACKs that found a socket's
-# ssthresh above TCP_INFINITE_SSTHRESH: the kernel on these machines
-# intermittently stores such a value after a BPF CC's ssthresh() (never after
-# its own CCs'), and the flow then bursts into a full queue. That is not what
-# a module does, so fid_flow_clean re-runs such flows (FID_TRIES attempts) and
-# the table keeps the discarded ones.
+# ssthresh above TCP_INFINITE_SSTHRESH. This machine's kernel build skips BPF
+# program runs in some task contexts; when it skips a struct_ops op that
+# returns a value (a BPF CC's ssthresh()), the trampoline returns a stack slot
+# it never wrote (0x81104110), TCP stores it, and the flow bursts into a full
+# queue. Upstream Linux runs every op. That is not what a module does, so
+# fid_flow_clean re-runs such flows (FID_TRIES attempts) and the table keeps
+# the discarded ones. The tracing program is skipped in the same contexts,
+# so its count is a lower bound.
 # fid_flow runs one khtcp transfer and appends one line to $FID_RESULTS.
 
 FID_RATE_MBIT="${FID_RATE_MBIT:-100}"
@@ -250,7 +253,7 @@ fid_rto_flow() {
 	fid_netem_zero
 	kh_client "$cg" "$out.khtcp" "$port" --seconds "$FID_RTO_SECONDS" --hold 1 "$@" 3>&-
 	lport="$(kh_wait_line "$out.khtcp" local)" || return 1
-	if [ -n "${FID_RTO_TRACE:-}" ]; then
+	if [ -n "${FID_RTO_TRACE:-}" ]; then	# debugging: ss samples every 40 ms in $out.ss
 		# shellcheck disable=SC2016
 		ip netns exec "$NS_A" bash -c 'for ((i = 0; i < 100; i++)); do echo "T $EPOCHREALTIME"; ss -tinH state established "sport = :$1"; sleep 0.04; done' _ "$lport" >"$out.ss" &
 	fi

@@ -176,7 +176,7 @@ delay_based() {
 @test "kh_dctcp negotiates ECN and its receiver echoes CE; kh_newreno, which does not ask for ECN, never sees the marks" {
 	rows q_dctcp q_newreno
 	[ "$(fid_get q_dctcp cc)" = kh_dctcp ]
-	echo "CE marks $(fid_get q_dctcp marks), deliveries ACKed with ECE $(fid_get q_dctcp ce)"
+	echo "CE marks $(fid_get q_dctcp marks), deliveries ACKed with ECE $(fid_get q_dctcp ce) ($(fid_ratio "$(fid_get q_dctcp ce)" "$(fid_get q_dctcp marks)") per mark)"
 	[ "$(fid_get q_dctcp marks)" -gt 100 ]
 	[ "$(fid_get q_dctcp ce)" -gt 100 ]
 	[ "$(fid_get q_newreno ce)" -eq 0 ]

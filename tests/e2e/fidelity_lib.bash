@@ -251,7 +251,7 @@ fid_rto_flow() {
 	local out="$TMP/rto.$label" lport cc
 
 	fid_netem_zero
-	kh_client "$cg" "$out.khtcp" "$port" --seconds "$FID_RTO_SECONDS" --hold 1 "$@" 3>&-
+	kh_client "$cg" "$out.khtcp" "$port" --seconds "$FID_RTO_SECONDS" --hold 0.2 "$@" 3>&-
 	lport="$(kh_wait_line "$out.khtcp" local)" || return 1
 	if [ -n "${FID_RTO_TRACE:-}" ]; then	# debugging: ss samples every 40 ms in $out.ss
 		# shellcheck disable=SC2016

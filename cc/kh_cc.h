@@ -120,6 +120,20 @@ static __always_inline int khcc_cwnd_limited(const struct sock *sk)
 	return (__u64)tp->snd_cwnd * khcc_mss(tp) <= tp->snd_wnd;
 }
 
+/*
+ * Linux's idea of cwnd-limited (tcp_is_cwnd_limited()): kh_chd and kh_cdg
+ * use it where FreeBSD's CHD and CDG skip CCF_CWND_LIMITED altogether
+ * (docs/cc.md, Deviations).
+ */
+static __always_inline int khcc_linux_cwnd_limited(const struct sock *sk)
+{
+	const struct tcp_sock *tp = khcc_tp(sk);
+
+	if (khcc_in_slow_start(tp))
+		return tp->snd_cwnd < 2 * tp->max_packets_out;
+	return !!BPF_CORE_READ_BITFIELD(tp, is_cwnd_limited);
+}
+
 /* Packets in flight (FreeBSD's pipe, in packets). */
 static __always_inline __u32 khcc_in_flight(const struct tcp_sock *tp)
 {

@@ -180,6 +180,10 @@ delay_based() {
 	[ "$(fid_get q_dctcp marks)" -gt 100 ]
 	[ "$(fid_get q_dctcp ce)" -gt 100 ]
 	[ "$(fid_get q_newreno ce)" -eq 0 ]
+	# the receiver ACKs a change of CE state at once and sends a pending
+	# delayed ACK with the old state first: each mark is echoed once (a
+	# delayed ACK with the new state over older segments counted 1.09-1.26)
+	check_ratio "kh_dctcp deliveries ACKed with ECE per CE mark" "$(fid_get q_dctcp ce)" "$(fid_get q_dctcp marks)" 0.95 1.05
 	check_ratio "kh_dctcp goodput vs kh_newreno's" "$(fid_get q_dctcp goodput)" "$(fid_get q_newreno goodput)" 0.7 2
 }
 

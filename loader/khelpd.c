@@ -23,13 +23,13 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "clients.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
 
-#define CTL_TIMEOUT_S	5	/* a client must send its request within this */
-
-enum { EV_SIGNAL, EV_INOTIFY, EV_LISTEN, EV_TICK };
+/* epoll tags of the fixed sources; clients carry a pointer (clients.h) */
+enum { EV_SIGNAL = 1, EV_INOTIFY, EV_LISTEN, EV_TICK };
 
 static void usage(FILE *f)
 {
@@ -100,44 +100,6 @@ static int listen__open(const char *path)
 		return -errno;
 	}
 	return fd;
-}
-
-static void client__serve(struct daemon *d, int lfd)
-{
-	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	json_object *req, *resp;
-	const char *out;
-	size_t n;
-	char *buf;
-	int fd;
-
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-	    (cred.uid != 0 && !(d->cfg.has_group && cred.gid == d->cfg.group))) {
-		resp = json_object_new_object();
-		json_object_object_add(resp, "error", json_object_new_string("permission denied: khelpd serves root only"));
-		json_object_object_add(resp, "errno", json_object_new_int(EPERM));
-		goto send;
-	}
-	buf = ctl__read_all(fd, CTL_MAX_MSG, &n);
-	req = buf ? json_tokener_parse(buf) : NULL;
-	if (buf && !req)
-		pr_info("control: a request that is not JSON (%zu bytes)\n", n);
-	free(buf);
-	resp = server__handle(d, req);
-	json_object_put(req);
-send:
-	out = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN);
-	ctl__write_all(fd, out, strlen(out));
-	ctl__write_all(fd, "\n", 1);
-	json_object_put(resp);
-	close(fd);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -250,6 +212,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int opt, verbose = 0, efd, sfd, ifd, lfd, tfd, wmod, wpol, running = 1;
 	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct clients *clients;
 	sigset_t mask;
 
 	while ((opt = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
@@ -319,22 +282,34 @@ int main(int argc, char **argv)
 						      { lfd, EV_LISTEN }, { tfd, EV_TICK } };
 
 		for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
-			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = srcs[i].tag };
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = srcs[i].tag };
 
-			epoll_ctl(efd, EPOLL_CTL_ADD, srcs[i].fd, &ev);
+			if (epoll_ctl(efd, EPOLL_CTL_ADD, srcs[i].fd, &ev)) {
+				pr_warn("epoll_ctl: %s\n", strerror(errno));
+				return 1;
+			}
 		}
+	}
+	clients = clients__new(&d, efd, lfd);
+	if (efd < 0 || !clients) {
+		pr_warn("cannot set up the event loop: %s\n", strerror(errno));
+		return 1;
 	}
 	sd_notify_ready();
 	pr_info("ready\n");
 
 	while (running) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(efd, evs, 8, -1);
+		struct epoll_event evs[16];
+		int n = epoll_wait(efd, evs, 16, clients__timeout_ms(clients));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		for (int i = 0; i < n; i++) {
-			switch (evs[i].data.u32) {
+			if (evs[i].data.u64 >= CLIENTS_TAG_MIN) {
+				clients__event(clients, evs[i].data.ptr, evs[i].events);
+				continue;
+			}
+			switch (evs[i].data.u64) {
 			case EV_SIGNAL: {
 				struct signalfd_siginfo si;
 
@@ -353,7 +328,7 @@ int main(int argc, char **argv)
 				inotify__handle(&d, ifd, wmod, wpol);
 				break;
 			case EV_LISTEN:
-				client__serve(&d, lfd);
+				clients__accept(clients);
 				break;
 			case EV_TICK: {
 				__u64 exp;
@@ -366,10 +341,12 @@ int main(int argc, char **argv)
 			}
 			}
 		}
+		clients__expire(clients);
 	}
 	/* pins are the durable state: hooks keep running; a new khelpd adopts them */
 	pr_info("exiting; attachments stay pinned under %s\n", d.cfg.bpffs);
 	unlink(d.cfg.socket);
+	clients__free(clients);
 	container__free_all(&d);
 	registry__free_all(&d);
 	cc__free();

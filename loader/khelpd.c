@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +26,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "watch.h"
 
 /* epoll tags of the fixed sources; clients carry a pointer (clients.h) */
 enum { EV_SIGNAL = 1, EV_INOTIFY, EV_LISTEN, EV_TICK };
@@ -102,49 +102,6 @@ static int listen__open(const char *path)
 	return fd;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a > b && !strcmp(s + a - b, suffix);
-}
-
-static void inotify__handle(struct daemon *d, int ifd, int wmod, int wpol)
-{
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-	char err[KHELP_REASON_MAX * 2];
-	ssize_t len;
-
-	while ((len = read(ifd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + len;) {
-			const struct inotify_event *ev = (const void *)p;
-			int gone = ev->mask & (IN_DELETE | IN_MOVED_FROM);
-
-			p += sizeof(*ev) + ev->len;
-			if (!ev->len || ev->name[0] == '.')
-				continue;
-			if (ev->wd == wmod && ends_with(ev->name, ".bpf.o")) {
-				if (gone)
-					registry__file_removed(d, ev->name);
-				else
-					registry__file_changed(d, ev->name, err, sizeof(err));
-			} else if (ev->wd == wpol && ends_with(ev->name, ".conf")) {
-				char path[PATH_MAX], name[POLICY_NAME_MAX];
-
-				if (policy__name_from_path(ev->name, name, sizeof(name)))
-					continue;
-				if (snprintf(path, sizeof(path), "%s/%s", d->cfg.policies, ev->name) >=
-				    (int)sizeof(path))
-					continue;
-				if (gone)
-					container__policy_removed(d, name);
-				else
-					container__policy_changed(d, path, err, sizeof(err));
-			}
-		}
-	}
-}
-
 /* Pins that no module or container of ours explains are left from an earlier run: remove them. */
 static void pins__reconcile(struct daemon *d)
 {
@@ -210,9 +167,10 @@ int main(int argc, char **argv)
 	struct daemon d = { .stats_fd = -1 };
 	const char *config = NULL;
 	char err[1024];
-	int opt, verbose = 0, efd, sfd, ifd, lfd, tfd, wmod, wpol, running = 1;
+	int opt, verbose = 0, efd, sfd, lfd, tfd, running = 1;
 	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct clients *clients;
+	struct watch *watch;
 	sigset_t mask;
 
 	while ((opt = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
@@ -257,10 +215,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	wmod = inotify_add_watch(ifd, d.cfg.modules, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
-	wpol = inotify_add_watch(ifd, d.cfg.policies, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
-	if (sfd < 0 || ifd < 0 || wmod < 0 || wpol < 0) {
+	watch = watch__new(&d);
+	if (sfd < 0 || !watch) {
 		pr_warn("cannot watch %s and %s: %s\n", d.cfg.modules, d.cfg.policies, strerror(errno));
 		return 1;
 	}
@@ -278,7 +234,7 @@ int main(int argc, char **argv)
 
 	efd = epoll_create1(EPOLL_CLOEXEC);
 	{
-		struct { int fd; int tag; } srcs[] = { { sfd, EV_SIGNAL }, { ifd, EV_INOTIFY },
+		struct { int fd; int tag; } srcs[] = { { sfd, EV_SIGNAL }, { watch__fd(watch), EV_INOTIFY },
 						      { lfd, EV_LISTEN }, { tfd, EV_TICK } };
 
 		for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
@@ -316,8 +272,7 @@ int main(int argc, char **argv)
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
 						pr_info("SIGHUP: rescanning modules and policies\n");
-						registry__scan(&d);
-						container__reapply_all(&d);
+						watch__rescan(watch);
 					} else {
 						running = 0;
 					}
@@ -325,7 +280,7 @@ int main(int argc, char **argv)
 				break;
 			}
 			case EV_INOTIFY:
-				inotify__handle(&d, ifd, wmod, wpol);
+				watch__handle(watch);
 				break;
 			case EV_LISTEN:
 				clients__accept(clients);
@@ -335,6 +290,7 @@ int main(int argc, char **argv)
 
 				if (read(tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 					pr_debug("timerfd: %s\n", strerror(errno));
+				watch__tick(watch);
 				container__poll_waiting(&d);
 				registry__reap(&d);
 				break;
@@ -347,6 +303,7 @@ int main(int argc, char **argv)
 	pr_info("exiting; attachments stay pinned under %s\n", d.cfg.bpffs);
 	unlink(d.cfg.socket);
 	clients__free(clients);
+	watch__free(watch);
 	container__free_all(&d);
 	registry__free_all(&d);
 	cc__free();

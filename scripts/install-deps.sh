@@ -20,12 +20,15 @@ declare -A need=(
 	[libjson-c-dev]=/usr/include/json-c/json.h
 	[iproute2]=/usr/sbin/ip
 	[iperf3]=/usr/bin/iperf3
+	[sockperf]=/usr/bin/sockperf
+	[gnuplot-nox]=/usr/bin/gnuplot-nox
 	[jq]=/usr/bin/jq
 	[bc]=/usr/bin/bc
 	[netcat-openbsd]=/usr/bin/nc.openbsd
 	[pkg-config]=/usr/bin/pkg-config
 	[make]=/usr/bin/make
 	[gcc]=/usr/bin/gcc
+	[xdp-tools]=/usr/sbin/xdp-loader
 	[libclang-rt-19-dev]=/usr/lib/llvm-19/lib/clang/19/lib/linux/libclang_rt.fuzzer-x86_64.a
 )
 # these must come from bookworm-backports (bookworm's own are too old)

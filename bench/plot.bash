@@ -4,7 +4,9 @@
 #   throughput.png   Mbit/s per configuration, median with min..max
 #   latency.png      sockperf p50/p99 per configuration
 #   callback.png     ns per callback (bpf_stats) per configuration
-#   attach.png       drop-to-active latency vs containers (when the control part ran)
+#   attach.png       drop-to-active latency vs containers, from any figure whose metric matches
+#                    /drop.to.active/ and whose row names the container count, e.g.
+#                    {"table":"control plane","row":"1000 containers","metric":"drop-to-active","unit":"ms",...}
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_OUT="${BENCH_OUT:-$REPO/.output/bench}"
@@ -33,6 +35,7 @@ set datafile separator "\t"
 set bmargin 9
 set rmargin 22
 ${5:-}
+set offsets 0.5, 0.5, 0, 0
 plot "$4" using 0:2:xtic(1) with boxes notitle, "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 title "min .. max"
 GP
 }
@@ -60,6 +63,7 @@ set grid ytics
 set datafile separator "\t"
 set bmargin 9
 set rmargin 22
+set offsets 0.5, 0.5, 0, 0
 plot "$D/lat" using 0:2:3:4:xtic(1) with yerrorlines title "p50", "" using 0:5:6:7 with yerrorlines title "p99"
 GP
 fi

@@ -49,24 +49,6 @@ static long long mono_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void sd_notify_ready(void)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (!path || strlen(path) >= sizeof(sun.sun_path))
-		return;
-	strcpy(sun.sun_path, path);
-	if (sun.sun_path[0] == '@')
-		sun.sun_path[0] = '\0';
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-}
-
 static int listen__open(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -251,16 +233,16 @@ int main(int argc, char **argv)
 		pr_warn("cannot set up the event loop: %s\n", strerror(errno));
 		return 1;
 	}
-	sd_notify_ready();
+	notify__ready(&d);
 	pr_info("ready\n");
 
-	while (running) {
+	while (running && !d.shutdown) {
 		struct epoll_event evs[16];
 		int n = epoll_wait(efd, evs, 16, clients__timeout_ms(clients));
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n && !d.shutdown; i++) {
 			if (evs[i].data.u64 >= CLIENTS_TAG_MIN) {
 				clients__event(clients, evs[i].data.ptr, evs[i].events);
 				continue;
@@ -272,7 +254,9 @@ int main(int argc, char **argv)
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
 						pr_info("SIGHUP: rescanning modules and policies\n");
+						notify__reloading();
 						watch__rescan(watch);
+						notify__ready(&d);
 					} else {
 						running = 0;
 					}
@@ -293,6 +277,7 @@ int main(int argc, char **argv)
 				watch__tick(watch);
 				container__poll_waiting(&d);
 				registry__reap(&d);
+				notify__status(&d);
 				break;
 			}
 			}
@@ -300,7 +285,13 @@ int main(int argc, char **argv)
 		clients__expire(clients);
 	}
 	/* pins are the durable state: hooks keep running; a new khelpd adopts them */
-	pr_info("exiting; attachments stay pinned under %s\n", d.cfg.bpffs);
+	if (d.shutdown == 2) {
+		pr_info("exiting; everything khelp created is removed\n");
+		notify__stopping("stopping; detached");
+	} else {
+		pr_info("exiting; attachments stay pinned under %s\n", d.cfg.bpffs);
+		notify__stopping("stopping; attachments stay pinned");
+	}
 	unlink(d.cfg.socket);
 	clients__free(clients);
 	watch__free(watch);

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 #include "khelp_test.h"
-#include "daemon.h"
+#include "module.h"
+#include "server.h"
 
 /* n rejected modules (no kernel objects), files m00000.bpf.o.. linked in reverse order */
 static struct daemon *daemon_with_modules(size_t n)

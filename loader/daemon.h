@@ -70,6 +70,8 @@ struct module {
 	int data_fd;			/* per-connection data (sk_storage), -1 without */
 	int ccfg_fd;			/* CC per-container config (hash), -1 without */
 	int init_fd;			/* optional lifecycle program (khelp_init), -1 without */
+	int in_prog_fd;			/* tcp_est_in entry (tp_btf/tcp_probe), -1 without */
+	int in_link_fd;			/* its link while a container uses the module (tracing.c) */
 	struct bpf_link *ops_link;	/* CC: struct_ops registration */
 	struct khelp_iter *iter;	/* conns dumper over data_fd */
 	struct data_field fields[KHELP_MAX_FIELDS];
@@ -171,6 +173,10 @@ int cc__connections(const char *name);
 int cc__migrate(struct daemon *d, const char *from, int *moved, char *err, size_t errlen);
 json_object *cc__list(struct daemon *d);
 void cc__free(void);
+
+/* tracing.c: attach tcp_est_in entries while some container uses their module */
+void tracing__sync(struct daemon *d);
+void tracing__release(struct module *m);
 
 /* server.c */
 json_object *server__handle(struct daemon *d, json_object *req);

@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 	registry__scan(&d);
 	container__reapply_all(&d);
 	pins__reconcile(&d);
+	tracing__sync(&d);
 
 	efd = epoll_create1(EPOLL_CLOEXEC);
 	{
@@ -365,6 +366,7 @@ int main(int argc, char **argv)
 				break;
 			}
 			}
+			tracing__sync(&d);
 		}
 	}
 	/* pins are the durable state: hooks keep running; a new khelpd adopts them */

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+# kh_duplex: a TCP connection that carries bulk data both ways at once (the
+# h_ertt tests need a sender that also receives out-of-order data, so that
+# its data segments carry SACK blocks). Only for the tests' own namespaces.
+#   kh_duplex.py serve ADDR PORT          accept one connection at a time
+#   kh_duplex.py send ADDR PORT SECONDS   connect, print "local <port>", run, print "done"
+import socket
+import sys
+import threading
+import time
+
+CHUNK = b"\0" * (1 << 16)
+
+
+def pump(s, seconds):
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            s.sendall(CHUNK)
+    except OSError:
+        pass
+
+
+def drain(s):
+    try:
+        while s.recv(1 << 16):
+            pass
+    except OSError:
+        pass
+
+
+def run(s, seconds):
+    r = threading.Thread(target=drain, args=(s,), daemon=True)
+    r.start()
+    pump(s, seconds)
+
+
+def main():
+    mode, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if mode == "serve":
+        ls = socket.socket()
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((addr, port))
+        ls.listen(8)
+        print("listening", flush=True)
+        while True:
+            c, _ = ls.accept()
+            threading.Thread(target=run, args=(c, 3600), daemon=True).start()
+    else:
+        s = socket.create_connection((addr, port))
+        print("local", s.getsockname()[1], flush=True)
+        run(s, float(sys.argv[4]))
+        print("done", flush=True)
+        time.sleep(float(sys.argv[5]) if len(sys.argv) > 5 else 0)
+
+
+if __name__ == "__main__":
+    main()

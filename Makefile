@@ -42,8 +42,11 @@ PLATFORM_BPF := $(addprefix $(OUTPUT)/bpf/,$(patsubst bpf/%.bpf.c,%.bpf.o,$(wild
 
 LOADER_COMMON := $(filter-out loader/khelpd.c loader/khelpctl.c,$(wildcard loader/*.c))
 LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/%.o,$(LOADER_COMMON))
+# offload/: user-space units (probe, COP compiler, lowering) and the datapath programs
+OFFLOAD_SRCS := $(filter-out %.bpf.c,$(wildcard offload/*.c))
+OFFLOAD_OBJS := $(patsubst offload/%.c,$(OBJ)/offload/%.o,$(OFFLOAD_SRCS))
 
-all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(MODULES) $(TESTMODULES) $(PLATFORM_BPF)
+all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(MODULES) $(TESTMODULES) $(PLATFORM_BPF) $(OFFLOAD_BPF)
 
 install-deps:
 	$(Q)bash scripts/install-deps.sh
@@ -85,7 +88,25 @@ $(OBJ)/%.o: loader/%.c $(wildcard loader/*.h) $(wildcard include/khelp/*.h) $(pa
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(BIN)/khelpd: $(OBJ)/khelpd.o $(LOADER_OBJS) | $(BIN)
+OFFLOAD_BPF := $(patsubst offload/%.bpf.c,$(OUTPUT)/offload/%.bpf.o,$(wildcard offload/*.bpf.c))
+OFFLOAD_SKELS := $(patsubst offload/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard offload/*.bpf.c))
+.SECONDARY: $(OFFLOAD_SKELS) $(OFFLOAD_BPF)
+
+$(OUTPUT)/offload/%.bpf.o: offload/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/offload/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@
+
+$(OBJ)/offload/%.o: offload/%.c $(wildcard offload/*.h) $(wildcard include/khelp/*.h) $(OFFLOAD_SKELS) | $(OBJ)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Ioffload -c $< -o $@
+
+$(BIN)/khelpd: $(OBJ)/khelpd.o $(LOADER_OBJS) $(OFFLOAD_OBJS) | $(BIN)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LDLIBS)
 
@@ -103,11 +124,26 @@ $(BIN)/khtcp: tests/tools/khtcp.c | $(BIN)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) | $(OUTPUT)
+$(OUTPUT)/tests/%: tests/unit/%.c $(LOADER_OBJS) $(OFFLOAD_OBJS) | $(OUTPUT)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -DKHELP_BUILD_DIR='"$(abspath $(OUTPUT))"' \
-		-DKHELP_SRC_DIR='"$(abspath .)"' $^ -o $@ $(USER_LDLIBS) -lcmocka
+		-DKHELP_SRC_DIR='"$(abspath .)"' -Ioffload $(filter-out %.h,$^) -o $@ $(USER_LDLIBS) -lcmocka
+
+$(UNIT_BINS): tests/unit/khelp_test.h
+
+# The fuzz harnesses, built with gcc and the sanitizers against a replay main
+# (no libFuzzer): `make test` runs every seed and regression input through them.
+# FUZZ_SRCS is defined with the fuzzing rules below (hence the second expansion).
+.SECONDEXPANSION:
+REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(OUTPUT)/tests/replay_%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_CFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(OUTPUT)/tests/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $$(FUZZ_SRCS) $(wildcard loader/*.h) | $(OUTPUT)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Ioffload $(REPLAY_CFLAGS) -DREPLAY_NAME='"$*"' -DKHELP_SRC_DIR='"$(abspath .)"' \
+		$(filter %.c,$^) -o $@ $(USER_LDLIBS) -lcmocka
 
 deps: install-deps
 
@@ -119,23 +155,23 @@ run test bench fuzz: install-deps
 _run: all
 	$(Q)bash scripts/run-example.sh
 
-unit: all $(UNIT_BINS)
-	$(Q)bash tests/run-unit.sh $(UNIT_BINS)
+unit: all $(UNIT_BINS) $(REPLAY_BINS)
+	$(Q)bash tests/run-unit.sh $(UNIT_BINS) $(REPLAY_BINS)
 
 e2e: all
 	$(Q)bash tests/run-e2e.sh
 
-_test: all $(UNIT_BINS)
-	$(Q)bash tests/run-all.sh $(UNIT_BINS)
+_test: all $(UNIT_BINS) $(REPLAY_BINS)
+	$(Q)bash tests/run-all.sh $(UNIT_BINS) $(REPLAY_BINS)
 
 # ---- fuzzing (libFuzzer), bounded ----
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader -Ioffload \
 	$(shell pkg-config --cflags libbpf json-c 2>/dev/null)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # the fuzzers exercise the pure parsers only
-FUZZ_SRCS := loader/meta.c loader/policy.c loader/depgraph.c loader/log.c
+FUZZ_SRCS := loader/meta.c loader/policy.c loader/depgraph.c loader/log.c offload/cop.c offload/lower.c offload/probe.c
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(OUTPUT)
 	@mkdir -p $(dir $@)

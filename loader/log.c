@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The one logging module: pr_warn/pr_info/pr_debug; -v raises the level. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -41,9 +42,35 @@ void log__capture(char *buf, size_t size)
 		buf[0] = '\0';
 }
 
+/*
+ * khelpd opens pinned links to adopt what an earlier khelpd left (bpf_link__open);
+ * on a first start there is none, and libbpf warns "failed to open link at PATH: -2".
+ * That probe is expected and its caller handles the absence: debug level.
+ */
+static int expected_probe(const char *fmt, va_list ap)
+{
+	static const char what[] = "failed to open link at ";
+	char msg[PATH_MAX + 128];
+	size_t n;
+	va_list cp;
+
+	if (!strstr(fmt, what))
+		return 0;
+	va_copy(cp, ap);
+	vsnprintf(msg, sizeof(msg), fmt, cp);
+	va_end(cp);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	return strstr(msg, what) && n > 4 && !strcmp(msg + n - 4, ": -2");
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+
+	if (lvl == LOG_LVL_INFO && expected_probe(fmt, ap))
+		lvl = LOG_LVL_DEBUG;
 
 	if (cap_buf && cap_len + 1 < cap_size) {
 		va_list cp;

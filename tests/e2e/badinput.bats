@@ -41,7 +41,7 @@ rejected_with() {
 @test "a module the verifier refuses is rejected with the verifier's reason" {
 	cp "$TESTMODS/kt_badverif.bpf.o" "$TMP/modules/"
 	rejected_with kt_badverif.bpf.o "invalid access to packet"
-	! bpftool prog show name kt_badverif
+	run ! bpftool prog show name kt_badverif
 	[ ! -e "$BPFFS/modules/kt_badverif" ]
 }
 

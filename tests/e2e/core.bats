@@ -28,7 +28,8 @@ conn_port() { kh_wait_line "$1" local; }
 	kh_client - "$TMP/out.out" 5201 --seconds 3 --hold 3
 	in_port="$(conn_port "$TMP/in.out")"
 	out_port="$(conn_port "$TMP/out.out")"
-	sleep 2.5
+	# h_ertt has measured the connection more than once
+	kh_until bash -c "'$KHELPCTL' -j conns | jq -e --arg p '$ADDR_A:$in_port' '.[] | select(.local == \$p) | .modules.h_ertt.measurements > 1'"
 
 	"$KHELPCTL" -j conns >"$TMP/conns.json"
 	cat "$TMP/conns.json"
@@ -114,7 +115,7 @@ conn_port() { kh_wait_line "$1" local; }
 	kh_server 5201
 	kh_client "$APP" "$TMP/a.out" 5201 --seconds 1 --hold 3
 	port="$(conn_port "$TMP/a.out")"
-	sleep 1.2
+	kh_until bash -c "'$KHELPCTL' -j conns | jq -e --arg p '$ADDR_A:$port' '.[] | select(.local == \$p) | .modules.kt_conn.established >= 1'"
 	row="$("$KHELPCTL" -j conns | jq -c --arg p "$ADDR_A:$port" '.[] | select(.local == $p)')"
 	echo "$row"
 	[ "$(jq '.modules.kt_conn.established' <<<"$row")" -ge 1 ]

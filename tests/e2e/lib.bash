@@ -3,6 +3,9 @@
 # (198.18.0.0/15 only) and cgroups, all named by one id and all removed in
 # teardown, even when the test fails. Source it from a .bats file.
 
+# `run !` (a command that must fail) needs bats 1.5
+bats_require_minimum_version 1.5.0
+
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${OUTPUT:-$REPO/.output}"
 KHELPD="$OUT/bin/khelpd"
@@ -151,9 +154,17 @@ kh_bss() {
 	return 1
 }
 
-# wait until COMMAND succeeds (up to ~5 s)
+# kh_until [-t SECONDS] COMMAND...: wait until COMMAND (a function too) succeeds, polling
+# every 50 ms, up to SECONDS (default 5); then run it once more with its output shown and
+# return its status, so a condition that never came true fails the test with the reason
 kh_until() {
-	for _ in $(seq 100); do
+	local secs=5
+	if [ "$1" = -t ]; then
+		secs=$2
+		shift 2
+	fi
+	local end=$((SECONDS + secs))
+	while [ "$SECONDS" -lt "$end" ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done

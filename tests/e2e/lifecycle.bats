@@ -169,15 +169,15 @@ broken_edit() {
 	"$KHELPCTL" unload kt_conn --drain --timeout 30 >"$TMP/drain.out" 2>&1 &
 	drain=$!
 	PIDS+=("$drain")
-	sleep 1
+	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.name == \"kt_conn\" and .state == \"draining\")'"
 	kill -0 "$drain"	# still waiting for the connection
-	"$KHELPCTL" -j modules | jq -e '.[] | select(.name == "kt_conn" and .state == "draining")'
 	kill "$holder"
 	wait "$drain"
 	grep -q "unloaded kt_conn" "$TMP/drain.out"
-	! "$KHELPCTL" -j modules | jq -e '.[] | select(.name == "kt_conn")'
+	"$KHELPCTL" -j modules >"$TMP/modules.json"
+	run ! jq -e '.[] | select(.name == "kt_conn")' "$TMP/modules.json"
 	[ ! -e "$BPFFS/modules/kt_conn" ]
-	! bpftool prog show id "$prog_id"
+	run ! bpftool prog show id "$prog_id"
 }
 
 @test "a module dropped in after its containers exist attaches to all of them; a late cgroup is picked up" {
@@ -215,7 +215,7 @@ broken_edit() {
 	"$KHELPCTL" -j modules | jq -e '.[] | select(.name == "kt_dep" and .state == "waiting" and (.reason | contains("kt_dep -> kt_conn: kt_conn is not loaded")))'
 	"$KHELPCTL" -j modules | jq -e '.[] | select(.name == "kt_cyca" and (.reason | contains("dependency cycle kt_cyca -> kt_cycb -> kt_cyca")))'
 	"$KHELPCTL" -j modules | jq -e '.[] | select(.file == "kt_initfail.bpf.o" and .state == "rejected" and (.reason | contains("refused to initialise")))'
-	! bpftool prog show name kt_initfail
+	run ! bpftool prog show name kt_initfail
 	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
 	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.name == \"kt_dep\" and .state == \"active\")'"
 	policy web "$W" kt_dep

@@ -11,16 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "khelp_test.h"
 #include "depgraph.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-#define assert_contains(hay, needle)                                                            \
-	do {                                                                                    \
-		const char *h__ = (hay), *n__ = (needle);                                       \
-		if (!strstr(h__, n__))                                                          \
-			fail_msg("message \"%s\" does not contain \"%s\"", h__, n__);           \
-	} while (0)
 
 /* dependency lists, NULL-terminated; node() counts them */
 static const char *const no_deps[] = { NULL };

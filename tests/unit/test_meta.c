@@ -21,20 +21,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "khelp_test.h"
 #include "meta.h"
 
 #define KT_CONN		KHELP_BUILD_DIR "/testmodules/kt_conn.bpf.o"
 #define NO_META		KHELP_BUILD_DIR "/bpf/khelp_iter.bpf.o"
 #define MODULES_DIR	KHELP_BUILD_DIR "/modules"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-#define assert_contains(hay, needle)                                                            \
-	do {                                                                                    \
-		const char *h__ = (hay), *n__ = (needle);                                       \
-		if (!strstr(h__, n__))                                                          \
-			fail_msg("message \"%s\" does not contain \"%s\"", h__, n__);           \
-	} while (0)
 
 static struct khelp_meta meta;
 static char err[512];

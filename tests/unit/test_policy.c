@@ -16,18 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "khelp_test.h"
 #include "depgraph.h"
 #include "policy.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PATH "/etc/khelp/policies/web.conf"
-
-#define assert_contains(hay, needle)                                                            \
-	do {                                                                                    \
-		const char *h__ = (hay), *n__ = (needle);                                       \
-		if (!strstr(h__, n__))                                                          \
-			fail_msg("message \"%s\" does not contain \"%s\"", h__, n__);           \
-	} while (0)
 
 static struct policy pol;	/* large: keep it off the stack */
 static char err[1024];

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
+#include "khelp_test.h"
 #include "refcount.h"
 
 static const char *const two_containers[] = { "web", "batch" };

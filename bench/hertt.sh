@@ -34,7 +34,6 @@ cleanup() {
 }
 trap cleanup EXIT
 kh_netns
-for ns in "$NS_A" "$NS_B"; do ip netns exec "$ns" sysctl -qw net.ipv4.tcp_congestion_control=cubic; done
 NONE="$(kh_cgroup none)"; BARE="$(kh_cgroup bare)"; ERTT="$(kh_cgroup ertt)"; FLOOR="$(kh_cgroup floor)"
 cp "$MODS/h_ertt.bpf.o" "$TMP/modules/"
 printf '[container]\ncgroup = %s\n' "${BARE#$CGROOT/}" >"$TMP/policies/bare.conf"
@@ -42,7 +41,7 @@ ERTT_POLICY="$(printf '[container]\ncgroup = %s\n[tcp]\nhelpers = h_ertt\n' "${E
 echo "$ERTT_POLICY" >"$TMP/policies/ertt.conf"
 kh_start
 kh_wait_modules ertt '["h_ertt"]'
-taskset -c "$CPU" ip netns exec "$NS_B" "$KHTCP" serve "$ADDR_B" 5201 >"$TMP/server.log" 2>&1 &
+taskset -c "$CPU" ip netns exec "$NS_B" "$KHTCP" serve "$ADDR_B" 5201 --cc cubic >"$TMP/server.log" 2>&1 &
 PIDS+=("$!")
 kh_until grep -q listening "$TMP/server.log"
 
@@ -68,10 +67,10 @@ transfer() {
 	local out="$TMP/t.$RANDOM"
 	if [ -n "${2:-}" ]; then
 		bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ "$1" \
-			taskset -c "$CPU" ip netns exec "$NS_A" "$KHTCP" send "$ADDR_B" 5201 --seconds "$SECS" >"$out" 2>&1
+			taskset -c "$CPU" ip netns exec "$NS_A" "$KHTCP" send "$ADDR_B" 5201 --seconds "$SECS" --cc cubic >"$out" 2>&1
 	else
 		bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ "$1" \
-			ip netns exec "$NS_A" "$KHTCP" send "$ADDR_B" 5201 --seconds "$SECS" >"$out" 2>&1
+			ip netns exec "$NS_A" "$KHTCP" send "$ADDR_B" 5201 --seconds "$SECS" --cc cubic >"$out" 2>&1
 	fi
 	awk '$1 == "sent" { print $4 }' "$out"
 }

@@ -9,15 +9,15 @@ load lib
 setup() {
 	kh_setup
 	kh_netns
-	# one known CC on both ends (the host default may be anything)
-	ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_congestion_control=cubic
-	ip netns exec "$NS_B" sysctl -qw net.ipv4.tcp_congestion_control=cubic
 	APP="$(kh_cgroup app)"
 	cp "$MODS/h_ertt.bpf.o" "$TMP/modules/"
 	kh_write_policy web "$APP" "helpers = h_ertt"
 	kh_start
 	kh_wait_modules web '["h_ertt"]'
-	kh_server 5201
+	# one known CC on both ends (the host default may be anything)
+	ip netns exec "$NS_B" "$KHTCP" serve "$ADDR_B" 5201 --cc cubic >"$TMP/server.log" 2>&1 &
+	PIDS+=("$!")
+	kh_until grep -q listening "$TMP/server.log"
 }
 
 teardown() { kh_teardown; }
@@ -31,7 +31,7 @@ ss_field() {
 }
 
 @test "tcp_est_in sees every ACK of a bulk transfer (acks_seen >= 99% of segs_in)" {
-	kh_client "$APP" "$TMP/c.out" 5201 --seconds 2 --hold 3
+	kh_client "$APP" "$TMP/c.out" 5201 --seconds 2 --hold 3 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
 	kh_until grep -q '^sent' "$TMP/c.out"
 	sleep 0.2	# the last ACKs of the transfer
@@ -93,10 +93,9 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # per RTT.
 long_flight() {
 	ip -n "$NS_A" link set "${ID}x" gso_max_segs 1
-	[ -n "${NOTS:-}" ] && ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_timestamps=0
 	ip netns exec "$NS_B" sysctl -qw net.ipv4.tcp_rmem="4096 $1 $1"
 	ip netns exec "$NS_B" tc qdisc add dev "${ID}y" root tbf rate 2mbit burst 3000 limit 1000000
-	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3.5 --hold 2
+	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3.5 --hold 2 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
 	sleep 1
 	snap "$port" 15 "$TMP/snaps"
@@ -130,7 +129,7 @@ long_flight() {
 @test "Karn: an RTO retransmission (timestamps off) gives no RTT sample" {
 	ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_timestamps=0
 	netem "$NS_B" "${ID}y"
-	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3 --hold 2
+	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3 --hold 2 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
 	sleep 1
 	before="$(ertt "$port")"
@@ -156,7 +155,7 @@ long_flight() {
 }
 
 @test "a forged ACK above snd_nxt is ignored" {
-	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3 --hold 1
+	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3 --hold 1 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
 	sleep 1
 	ip netns exec "$NS_B" python3 "$REPO/tests/tools/kh_forge_ack.py" "${ID}y" "$ADDR_A" "$port" "$ADDR_B" 5201 \

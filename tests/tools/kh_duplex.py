@@ -40,6 +40,7 @@ def main():
     if mode == "serve":
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
         ls.bind((addr, port))
         ls.listen(8)
         print("listening", flush=True)
@@ -47,7 +48,9 @@ def main():
             c, _ = ls.accept()
             threading.Thread(target=run, args=(c, 3600), daemon=True).start()
     else:
-        s = socket.create_connection((addr, port))
+        s = socket.socket()
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
+        s.connect((addr, port))
         print("local", s.getsockname()[1], flush=True)
         run(s, float(sys.argv[4]))
         print("done", flush=True)

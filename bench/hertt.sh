@@ -14,17 +14,21 @@
 #    h_ertt on the connection. Ratios per round against the round's "none";
 #    median, min and max over the rounds.
 # Results: printed, and JSON lines in $BENCH_OUT/hertt.jsonl (bench contract).
-set -eu
-if [ -z "${KHELP_BENCH_LOCKED:-}" ]; then
-	KHELP_BENCH_LOCKED=1 exec flock /tmp/khelp-e2e.lock bash "$0" "$@"
-fi
-. "$(dirname "$0")/../tests/e2e/lib.bash"
-if [ -n "${QUICK:-}" ]; then ROUNDS="${ROUNDS:-3}"; SECS="${SECS:-1}"; else ROUNDS="${ROUNDS:-9}"; SECS="${SECS:-3}"; fi
-BENCH_OUT="${BENCH_OUT:-$OUT/bench}"
-JSONL="$BENCH_OUT/hertt.jsonl"
-CPU="${CPU:-0}"
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+# shellcheck source=tests/e2e/lib.bash
+source tests/e2e/lib.bash
+# shellcheck source=bench/lib.bash
+source bench/lib.bash
+bl_lock "$@"
+
+PART=hertt
+ROUNDS="${ROUNDS:-$(bl_q 9 3)}"
+SECS="${SECS:-$(bl_q 2 1)}"
+CPU="$BENCH_CPU"
 mkdir -p "$BENCH_OUT"
-: >"$JSONL"
+: >"$BENCH_OUT/$PART.jsonl"
 
 kh_setup
 cleanup() {
@@ -89,15 +93,11 @@ stats_round() {
 		[ "$c1" -gt "$c0" ] && echo "$(( (t1 - t0) )) $(( c1 - c0 )) $((segs1 - segs0))" >>"$TMP/stat.$name.$i"
 		i=$((i + 1))
 	done
+	return 0
 }
-stats() { awk '{ print $1 / $2 }' "$1" | sort -g | awk '{ v[NR] = $1 } END { printf "%.1f %.1f %.1f %d\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR], NR }'; }
-emit() {	# emit TABLE ROW METRIC "MEDIAN MIN MAX N" UNIT NOTE
-	read -r med lo hi n <<<"$4"
-	jq -cn --arg t "$1" --arg r "$2" --arg m "$3" --argjson med "$med" --argjson lo "$lo" --argjson hi "$hi" \
-		--argjson n "$n" --arg u "$5" --arg note "$6" \
-		'{table: $t, row: $r, metric: $m, median: $med, min: $lo, max: $hi, n: $n, unit: $u, note: $note}' >>"$JSONL"
-	printf '  %-44s %-22s %10s  (min %s, max %s, n %s) %s\n' "$2" "$3" "$med" "$lo" "$hi" "$n" "$5"
-}
+# nspc FILE: per-round ns per call from "time calls segs" lines
+nspc() { awk '{ printf "%.2f\n", $1 / $2 }' "$1"; }
+emit() { bl_emit "$PART" "h_ertt cost" "$@"; }
 
 HPIN="$BPFFS/modules/h_ertt"
 echo "h_ertt per-callback cost (kernel bpf_stats on), ${SECS}s bulk transfers x $ROUNDS rounds, interleaved"
@@ -112,21 +112,19 @@ for r in $(seq "$ROUNDS"); do
 		FLOOR_CG_ATTACHED=
 	done
 done
-emit "h_ertt cost" "h_ertt sockops (tcp_est_out, tcp_retrans)" "ns per callback" "$(stats "$TMP/stat.ertt.0")" ns "bpf_stats run_time_ns / run_cnt per round; includes the khelp entry"
-emit "h_ertt cost" "h_ertt_in (tcp_est_in, tp_btf/tcp_probe)" "ns per callback" "$(stats "$TMP/stat.ertt.1")" ns "every segment of every TCP socket while attached; this round: the hooked sender's ACKs and the unhooked receiver's data"
-emit "h_ertt cost" "floor: sockops setting the same flags" "ns per callback" "$(stats "$TMP/stat.hertt_floor0.0")" ns "bpftool-attached, no khelpd"
-emit "h_ertt cost" "floor: same + one sk_storage_get" "ns per callback" "$(stats "$TMP/stat.hertt_floor1.0")" ns "bpftool-attached, no khelpd"
-emit "h_ertt cost" "h_ertt_in on sockets without h_ertt" "ns per callback" "$(stats "$TMP/stat.unhooked.0")" ns "transfer from a container without modules while another container uses h_ertt"
-emit "h_ertt cost" "h_ertt_in on sockets without h_ertt" "calls per received segment" \
-	"$(awk '{ print $2 / $3 }' "$TMP/stat.unhooked.0" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f %d\n", v[int((NR + 1) / 2)], v[1], v[NR], NR }')" x \
-	"both ends of the transfer run it; received segments counted on the sender (TcpInSegs)"
+emit "h_ertt sockops (est_out, retrans)" "ns per callback" ns "bpf_stats run_time_ns / run_cnt per round; khelp entry included" $(nspc "$TMP/stat.ertt.0")
+emit "h_ertt_in (est_in, tcp_probe)" "ns per callback" ns "every segment of both ends: the hooked sender's ACKs, the unhooked receiver's data" $(nspc "$TMP/stat.ertt.1")
+emit "floor: sockops, same flags" "ns per callback" ns "bpftool-attached, no khelpd (bench/hertt_floor.bpf.c)" $(nspc "$TMP/stat.hertt_floor0.0")
+emit "floor: + one sk_storage_get" "ns per callback" ns "bpftool-attached, no khelpd (bench/hertt_floor.bpf.c)" $(nspc "$TMP/stat.hertt_floor1.0")
+emit "h_ertt_in, sockets without h_ertt" "ns per callback" ns "transfer from a container without modules while another container uses h_ertt" $(nspc "$TMP/stat.unhooked.0")
+emit "h_ertt_in, sockets without h_ertt" "calls per received segment" x "both ends run it; segments received by the sender (TcpInSegs)" $(awk '{ printf "%.3f\n", $2 / $3 }' "$TMP/stat.unhooked.0")
 
 # ---- the tcp_probe floor on hooked sockets ----
 bpftool cgroup attach "$FLOOR" sock_ops pinned "$FPINS/progs/hertt_floor1"
 FLOOR_CG_ATTACHED="$FLOOR" FLOOR_PROG=hertt_floor1
 bpftool prog loadall "$TMP/hertt_floor_in.bpf.o" "$FPINS/links" map name hf_data pinned "$FPINS/maps/hf_data" autoattach
 for r in $(seq "$ROUNDS"); do stats_round floor_in "$FLOOR" "$FPINS/links/hertt_floor_in"; done
-emit "h_ertt cost" "floor: tcp_probe + one sk_storage_get" "ns per callback" "$(stats "$TMP/stat.floor_in.0")" ns "bpftool-attached; the sender's sockets have the floor's storage"
+emit "floor: tcp_probe + sk_storage_get" "ns per callback" ns "bpftool-attached; the sender's sockets have the floor's storage" $(nspc "$TMP/stat.floor_in.0")
 rm -rf "$FPINS/links"
 bpftool cgroup detach "$FLOOR" sock_ops pinned "$FPINS/progs/hertt_floor1"
 FLOOR_CG_ATTACHED=
@@ -149,6 +147,5 @@ for r in $(seq "$ROUNDS"); do
 	awk -v a="$unhooked" -v b="$none" 'BEGIN { print a / b }' >>"$TMP/tp.unhooked"
 	awk -v a="$ertt" -v b="$none" 'BEGIN { print a / b }' >>"$TMP/tp.ertt"
 done
-ratio() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.3f %.3f %.3f %d\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR], NR }'; }
-emit "h_ertt cost" "h_ertt (sockops + h_ertt_in) on the connection" "throughput ratio" "$(ratio "$TMP/tp.ertt")" x "vs no khelp program, single core, cubic both ends, median of per-round ratios"
-emit "h_ertt cost" "h_ertt_in attached, connection without h_ertt" "throughput ratio" "$(ratio "$TMP/tp.unhooked")" x "vs no khelp program, single core, cubic both ends, median of per-round ratios"
+emit "h_ertt on the connection" "throughput ratio" x "vs no khelp program; one CPU, cubic both ends, bpf_stats off; per-round ratios" $(cat "$TMP/tp.ertt")
+emit "h_ertt_in attached, conn without" "throughput ratio" x "vs no khelp program; one CPU, cubic both ends, bpf_stats off; per-round ratios" $(cat "$TMP/tp.unhooked")

@@ -35,6 +35,9 @@
 #define TCPOPT_TSTAMP_ALIGNED_HDR \
 	((TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) | (TCPOPT_TIMESTAMP << 8) | TCPOLEN_TIMESTAMP)
 
+#define ERTT_PENDING_RECORDED	1	/* txq.pending: the newest record */
+#define ERTT_PENDING_UNRECORDED	2	/* txq.pending: sent while the ring was full */
+
 #define NSEC_PER_USEC		1000ULL
 #define USEC_PER_MSEC		1000ULL
 
@@ -326,15 +329,16 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 		q->valid = 1;
 	}
 	len = payload + ((tcp_flags & TCPHDR_FIN) ? 1 : 0);
-	if (q->pending && q->len) {
-		s = txq__at(q, q->len - 1);
-		/* The newest record never left (snd_nxt did not move): drop it. */
-		if (s && s->seq == seq) {
-			fl = txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START;
-			e->bytes_sent -= txseg__len(s);
+	/* The last send never left (snd_nxt did not move): forget it. */
+	if (q->pending && q->pending_seq == seq) {
+		if (q->pending == ERTT_PENDING_RECORDED && q->len) {
+			s = txq__at(q, q->len - 1);
+			if (s)
+				fl = txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START;
 			q->len--;
-			q->snd_end = seq;
 		}
+		e->bytes_sent -= q->pending_len;
+		q->snd_end = seq;
 	}
 	q->pending = 0;
 	/* Sends this hook did not see (the kernel skips HDR_OPT_LEN_CB when the
@@ -355,6 +359,9 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 		e->marked_sent = e->bytes_sent;
 	}
 	slot = q->len;
+	q->pending = ERTT_PENDING_UNRECORDED;
+	q->pending_seq = seq;
+	q->pending_len = payload;
 	if (slot >= ERTT_TXQ_SIZE) {
 		e->queue_overflows++;
 		/* the marked packet is not in the ring: the next send is marked */
@@ -377,7 +384,7 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 		}
 		s->tx_us = (__u32)(wstamp / NSEC_PER_USEC);
 		q->len++;
-		q->pending = 1;
+		q->pending = ERTT_PENDING_RECORDED;
 	}
 	e->bytes_sent += payload;
 	e->bytes_tx_in_rtt = e->bytes_sent - e->marked_sent;
@@ -402,14 +409,15 @@ static __always_inline void ertt_retrans(struct khelp_ctx *ctx, struct ertt *e)
 
 	if (!q->valid)
 		return;
-	if (q->pending && q->len)
-		s = txq__at(q, q->len - 1);
-	if (s && s->seq == snd_nxt) {
-		/* tcp_est_out recorded it as new data at snd_nxt: take it out */
-		len = txseg__len(s);
-		if (txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START)
-			e->flags &= ~ERTT_MEASUREMENT_IN_PROGRESS;
-		q->len--;
+	if (q->pending && q->pending_seq == snd_nxt) {
+		/* tcp_est_out counted it as new data at snd_nxt: it was old data */
+		len = q->pending_len;
+		if (q->pending == ERTT_PENDING_RECORDED && q->len) {
+			s = txq__at(q, q->len - 1);
+			if (s && (txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START))
+				e->flags &= ~ERTT_MEASUREMENT_IN_PROGRESS;
+			q->len--;
+		}
 		q->snd_end = snd_nxt;
 		if (err)			/* tcp_transmit_skb failed: not sent */
 			e->bytes_sent -= len;

@@ -62,8 +62,13 @@ struct ertt_txq {
 	__u32 snd_end;		/* end of the newest new data seen sent */
 	__u32 sack_high;	/* highest SACKed sequence seen */
 	__u32 valid;		/* snd_end/sack_high are initialised */
-	__u32 pending;		/* the newest record was just sent (seq == snd_nxt): a retransmission
-				 * is recognised by the RETRANS_CB that follows */
+	__u32 pending;		/* the last send: 0 none, 1 recorded (the newest record), 2 not
+				 * recorded (ring full); a retransmission is recognised by the
+				 * RETRANS_CB that follows it, a failed send by the next send
+				 * starting at the same snd_nxt */
+	__u32 pending_seq;	/* its sequence number (snd_nxt when it was sent) */
+	__u32 pending_len;	/* its payload */
+	__u32 pad;
 	struct ertt_txseg seg[ERTT_TXQ_SIZE];
 };
 

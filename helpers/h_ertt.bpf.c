@@ -529,9 +529,8 @@ static __always_inline void ertt_rx(struct khelp_ctx *ctx, struct ertt *e)
 		return;
 	if (!h.th.ack)
 		return;
-	tp = bpf_skc_to_tcp_sock(ctx->tsk);
-	if (!tp)
-		return;
+	/* tcp_probe runs for TCP sockets only: a cast, not a helper call */
+	tp = bpf_core_cast(ctx->tsk, struct tcp_sock);
 	ack = bpf_ntohl(h.th.ack_seq);
 	snd_una = tp->snd_una;		/* still the value before this ACK */
 	snd_nxt = tp->snd_nxt;

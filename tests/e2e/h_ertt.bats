@@ -85,15 +85,14 @@ snap() {
 # median of the numbers on stdin
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# long_flight: a transfer without GSO, one segment per skb, clocked by a slow
-# ACK path (a tbf on B's egress), so that the whole window is in flight; the
-# receive buffer (tcp_rmem max in B, RMEM) bounds the window. Prints the
-# median over snapshots of bytes_tx_in_marked_rtt / (rate * markedpkt_rtt),
-# rate being the average over the snapshots: a flow sends rate * RTT bytes
-# per RTT.
+# long_flight WMEM: a transfer without GSO (one segment per skb), clocked by
+# a slow ACK path (a tbf on B's egress), with the sender's buffer (tcp_wmem max
+# in A, WMEM bytes) bounding what it has in flight. Prints the median over
+# snapshots of bytes_tx_in_marked_rtt / (rate * markedpkt_rtt), rate being the
+# average over the snapshots: a flow sends rate * RTT bytes per RTT.
 long_flight() {
 	ip -n "$NS_A" link set "${ID}x" gso_max_segs 1
-	ip netns exec "$NS_B" sysctl -qw net.ipv4.tcp_rmem="4096 $1 $1"
+	ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_wmem="4096 $1 $1"
 	ip netns exec "$NS_B" tc qdisc add dev "${ID}y" root tbf rate 2mbit burst 3000 limit 1000000
 	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3.5 --hold 2 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
@@ -180,11 +179,12 @@ long_flight() {
 	ip -n "$NS_B" link set "${ID}y" gso_max_segs 1
 	netem "$NS_A" "${ID}x"
 	drop_every 20
-	ip netns exec "$NS_B" python3 "$REPO/tests/tools/kh_duplex.py" serve "$ADDR_B" 5301 >"$TMP/dsrv.out" 2>&1 &
+	# B sends with bbr, which keeps its window up under loss: many holes at once
+	ip netns exec "$NS_B" python3 "$REPO/tests/tools/kh_duplex.py" serve "$ADDR_B" 5301 bbr >"$TMP/dsrv.out" 2>&1 &
 	PIDS+=("$!")
 	kh_until grep -q listening "$TMP/dsrv.out"
 	bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ "$APP" \
-		ip netns exec "$NS_A" python3 "$REPO/tests/tools/kh_duplex.py" send "$ADDR_B" 5301 2 3 >"$TMP/d.out" 2>&1 &
+		ip netns exec "$NS_A" python3 "$REPO/tests/tools/kh_duplex.py" send "$ADDR_B" 5301 2 3 cubic >"$TMP/d.out" 2>&1 &
 	PIDS+=("$!")
 	port="$(kh_wait_line "$TMP/d.out" local)"
 	kh_until grep -q done "$TMP/d.out"

@@ -2,8 +2,9 @@
 # kh_duplex: a TCP connection that carries bulk data both ways at once (the
 # h_ertt tests need a sender that also receives out-of-order data, so that
 # its data segments carry SACK blocks). Only for the tests' own namespaces.
-#   kh_duplex.py serve ADDR PORT          accept one connection at a time
-#   kh_duplex.py send ADDR PORT SECONDS   connect, print "local <port>", run, print "done"
+#   kh_duplex.py serve ADDR PORT CC                 accept connections, each one both ways
+#   kh_duplex.py send ADDR PORT SECONDS HOLD CC      connect, print "local <port>", run,
+#                                                    print "done", keep it open HOLD s
 import socket
 import sys
 import threading
@@ -40,7 +41,7 @@ def main():
     if mode == "serve":
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
+        ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, sys.argv[4].encode())
         ls.bind((addr, port))
         ls.listen(8)
         print("listening", flush=True)
@@ -49,12 +50,12 @@ def main():
             threading.Thread(target=run, args=(c, 3600), daemon=True).start()
     else:
         s = socket.socket()
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, sys.argv[6].encode())
         s.connect((addr, port))
         print("local", s.getsockname()[1], flush=True)
         run(s, float(sys.argv[4]))
         print("done", flush=True)
-        time.sleep(float(sys.argv[5]) if len(sys.argv) > 5 else 0)
+        time.sleep(float(sys.argv[5]))
 
 
 if __name__ == "__main__":

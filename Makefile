@@ -15,7 +15,22 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test unit e2e fuzz bench clean install-deps _run _test _fuzz _bench
+.PHONY: all deps run test unit e2e fuzz bench clean install-deps install uninstall _run _test _fuzz _bench FORCE
+
+# install layout (make install PREFIX=... DESTDIR=...). SYSCONFDIR is compiled into
+# khelpd as the home of its default config (khelpd without --config).
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(LIBDIR)/systemd/system
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+PKGCONFIGDIR ?= $(DATADIR)/pkgconfig
+KHELP_MODDIR ?= $(LIBDIR)/khelp/modules
+KHELP_CONFDIR ?= $(SYSCONFDIR)/khelp
 
 BIN := $(OUTPUT)/bin
 MODOUT := $(OUTPUT)/modules
@@ -29,8 +44,8 @@ BPF_CFLAGS := -g -O2 --target=bpf -D__TARGET_ARCH_x86 -mcpu=v3 -Wall -Werror \
 # pkg-config runs when a recipe uses these ('=', not ':='): on a fresh machine the
 # packages it asks about are installed by install-deps, after this file is parsed.
 USER_CFLAGS = -O2 -g -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
-	$(shell pkg-config --cflags libbpf json-c 2>/dev/null) $(EXTRA_CFLAGS)
-USER_LDLIBS = $(shell pkg-config --libs libbpf json-c 2>/dev/null) -lelf -lz -linih
+	$(shell pkg-config --cflags libbpf json-c libsystemd 2>/dev/null) $(EXTRA_CFLAGS)
+USER_LDLIBS = $(shell pkg-config --libs libbpf json-c libsystemd 2>/dev/null) -lelf -lz -linih
 
 # modules: helpers/ and cc/ are shipped, tests/modules/ are test fixtures
 HELPERS := $(patsubst helpers/%.bpf.c,%,$(wildcard helpers/*.bpf.c))
@@ -53,6 +68,11 @@ install-deps:
 
 $(OUTPUT) $(BIN) $(MODOUT) $(OBJ) $(OUTPUT)/bpf $(OUTPUT)/testmodules:
 	$(Q)mkdir -p $@
+
+# the install paths khelpd needs at run time; rewritten only when they change
+$(OUTPUT)/khelp_paths.h: FORCE | $(OUTPUT)
+	$(Q)printf '#define KHELP_DEFAULT_CONFIG "%s"\n' '$(KHELP_CONFDIR)/khelpd.conf' >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 vmlinux.h:
 	$(call msg,GEN,$@)
@@ -91,7 +111,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@
 
-$(OBJ)/%.o: loader/%.c $(wildcard loader/*.h) $(wildcard include/khelp/*.h) $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c)) | $(OBJ)
+$(OBJ)/%.o: loader/%.c $(wildcard loader/*.h) $(wildcard include/khelp/*.h) $(OUTPUT)/khelp_paths.h $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard bpf/*.bpf.c)) | $(OBJ)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
@@ -190,6 +210,46 @@ _fuzz: $(FUZZ_TARGETS)
 
 _bench: all $(BENCHBPF)
 	$(Q)bash bench/run.sh
+
+# ---- install (PREFIX, DESTDIR); see docs/install.md ----
+MANPAGES := $(wildcard docs/man/*.[0-9])
+AUTHOR_HDRS := include/khelp/abi.h include/khelp/khelp.bpf.h
+subst_paths = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@MODDIR@|$(KHELP_MODDIR)|g' \
+	-e 's|@CONFDIR@|$(KHELP_CONFDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	-e 's|@PREFIX@|$(PREFIX)|g' -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@VERSION@|$(KHELP_VERSION)|g'
+KHELP_VERSION = $(shell sed -n 's/^\#define KHELP_VERSION[[:space:]]*"\(.*\)"/\1/p' loader/daemon.h)
+
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(KHELP_MODDIR) $(DESTDIR)$(INCLUDEDIR)/khelp \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(KHELP_CONFDIR)/policies $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(Q)install -m 0755 $(BIN)/khelpd $(BIN)/khelpctl $(DESTDIR)$(SBINDIR)/
+	$(Q)install -m 0644 $(MODULES) $(DESTDIR)$(KHELP_MODDIR)/
+	$(Q)install -m 0644 $(AUTHOR_HDRS) vmlinux.h $(DESTDIR)$(INCLUDEDIR)/khelp/
+	$(Q)$(subst_paths) packaging/khelp.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/khelp.pc
+	$(Q)# an operator's edited config is kept; the shipped one is always there as .default
+	$(Q)$(subst_paths) packaging/khelpd.conf.in >$(DESTDIR)$(KHELP_CONFDIR)/khelpd.conf.default
+	$(Q)[ -e $(DESTDIR)$(KHELP_CONFDIR)/khelpd.conf ] || \
+		cp $(DESTDIR)$(KHELP_CONFDIR)/khelpd.conf.default $(DESTDIR)$(KHELP_CONFDIR)/khelpd.conf
+	$(Q)$(subst_paths) packaging/khelpd.service >$(DESTDIR)$(UNITDIR)/khelpd.service
+	$(Q)install -m 0644 packaging/khelpctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/khelpctl
+	$(Q)for m in $(MANPAGES); do \
+		$(subst_paths) $$m >$(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
+
+# removes what install put there; an edited khelpd.conf and policies stay (like dpkg's conffiles)
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/khelpd $(DESTDIR)$(SBINDIR)/khelpctl \
+		$(addprefix $(DESTDIR)$(KHELP_MODDIR)/,$(notdir $(MODULES))) \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/khelp/,$(notdir $(AUTHOR_HDRS)) vmlinux.h) \
+		$(DESTDIR)$(PKGCONFIGDIR)/khelp.pc $(DESTDIR)$(UNITDIR)/khelpd.service \
+		$(DESTDIR)$(BASHCOMPDIR)/khelpctl $(DESTDIR)$(KHELP_CONFDIR)/khelpd.conf.default \
+		$(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+	$(Q)$(subst_paths) packaging/khelpd.conf.in | cmp -s - $(DESTDIR)$(KHELP_CONFDIR)/khelpd.conf && \
+		rm -f $(DESTDIR)$(KHELP_CONFDIR)/khelpd.conf; true
+	$(Q)rmdir $(DESTDIR)$(KHELP_MODDIR) $(DESTDIR)$(LIBDIR)/khelp $(DESTDIR)$(INCLUDEDIR)/khelp \
+		$(DESTDIR)$(KHELP_CONFDIR)/policies $(DESTDIR)$(KHELP_CONFDIR) 2>/dev/null; true
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

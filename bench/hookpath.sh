@@ -24,6 +24,7 @@
 #   bpf_stats and the program call cost) and fl_lookup (plus one sk_storage lookup).
 # Phase 3, bpf_stats on: the CPU time of kh_cubic's and kh_newreno's struct_ops
 #   programs (all ops summed) per GB sent.
+# shellcheck disable=SC2046 # $(cat file) / $(bl_ratios ...): lists of numbers, one word each
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -35,10 +36,10 @@ bl_lock "$@"
 
 PART=hookpath
 ROUNDS="${ROUNDS:-$(bl_q 10 3)}"
-SECS="${SECS:-$(bl_q 1 0.3)}"
-LSECS="${LSECS:-$(bl_q 1.2 0.8)}"		# sockperf: includes its 0.4 s warm-up
+SECS="${SECS:-$(bl_q 1 0.25)}"
+LSECS="${LSECS:-$(bl_q 1.2 0.7)}"		# sockperf: includes its 0.4 s warm-up
 STATS_ROUNDS="${STATS_ROUNDS:-$(bl_q 4 2)}"
-STATS_SECS="${STATS_SECS:-$(bl_q 1 0.4)}"
+STATS_SECS="${STATS_SECS:-$(bl_q 1 0.3)}"
 CC_BYTES="${CC_BYTES:-$(bl_q 1000000000 300000000)}"
 CC_ROUNDS="${CC_ROUNDS:-$(bl_q 3 2)}"
 CONFIGS=(kernel bare ertt khcubic ertt_khcubic pp1 pp4 pp8 d1 d4 d8)
@@ -161,7 +162,7 @@ STATS_ON="$(sysctl -n kernel.bpf_stats_enabled)"
 
 label() {
 	case $1 in
-	kernel) echo "kernel alone (cubic)";;
+	kernel) echo "kernel alone";;
 	bare) echo "khelp, container without modules";;
 	ertt) echo "h_ertt";;
 	khcubic) echo "kh_cubic alone (container CC)";;

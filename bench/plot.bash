@@ -33,6 +33,7 @@ set datafile separator "\t"
 set bmargin 9
 set rmargin 22
 ${5:-}
+set offsets 0.5, 0.5, 0, 0
 plot "$4" using 0:2:xtic(1) with boxes notitle, "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 title "min .. max"
 GP
 }
@@ -60,6 +61,7 @@ set grid ytics
 set datafile separator "\t"
 set bmargin 9
 set rmargin 22
+set offsets 0.5, 0.5, 0, 0
 plot "$D/lat" using 0:2:3:4:xtic(1) with yerrorlines title "p50", "" using 0:5:6:7 with yerrorlines title "p99"
 GP
 fi

@@ -33,7 +33,8 @@ if [ -n "${PARTS:-}" ]; then
 	parts=()
 	for p in $PARTS; do parts+=("bench/$p.sh"); done
 else
-	mapfile -t parts < <(ls bench/*.sh | grep -v '^bench/run.sh$')
+	parts=()
+	for p in bench/*.sh; do [ "$p" = bench/run.sh ] || parts+=("$p"); done
 fi
 # parts that do not read QUICK yet get shorter settings of their own knobs
 if [ "$QUICK" = 1 ]; then

@@ -4,7 +4,8 @@
  * `cat /sys/fs/bpf/khelp/modules/<m>/conns`. Loaded once per module with
  * value_size set to that map's value size.
  *   dump_bin:  struct khelp_conn_rec + the module data, per live connection
- *   dump_text: one line per live connection (4-tuple, state, container id)
+ *   dump_text: one line per live connection (4-tuple, state, container id),
+ *              then one with the module's own fields by name (name=value)
  * Listening and closed sockets are skipped: they hold no connection.
  */
 #include "vmlinux.h"
@@ -18,6 +19,17 @@
 #define KHELP_ITER_MAX_VALUE	4096	/* largest per-connection data the dump copies */
 
 const volatile __u32 value_size = sizeof(struct khelp_conn_hdr);
+/* the module's scalar fields, for dump_text (khelpd fills them at load) */
+const volatile __u32 nfields;
+const volatile struct khelp_iter_field fields[KHELP_ITER_MAX_FIELDS];
+
+/* a copy of one value: its fields are read at offsets known only at run time */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[KHELP_ITER_MAX_VALUE]);
+} iter_buf SEC(".maps");
 
 static __always_inline int conn__live(const struct sock *sk)
 {
@@ -66,6 +78,37 @@ int dump_bin(struct bpf_iter__bpf_sk_storage_map *ctx)
 	return 0;
 }
 
+/* One indented line: the module's own fields as name=value. */
+static __always_inline void fields__print(struct seq_file *seq, const void *value)
+{
+	__u32 zero = 0, n = nfields;
+	__u8 *buf = bpf_map_lookup_elem(&iter_buf, &zero);
+
+	if (!buf || !n)
+		return;
+	if (bpf_probe_read_kernel(buf, value_size & (KHELP_ITER_MAX_VALUE - 1), value))
+		return;
+	BPF_SEQ_PRINTF(seq, "      ");
+	for (__u32 i = 0; i < KHELP_ITER_MAX_FIELDS && i < n; i++) {
+		__u32 off = fields[i].offset + sizeof(struct khelp_conn_hdr);
+		__u64 v = 0;
+
+		if (off > KHELP_ITER_MAX_VALUE - 8)
+			break;
+		switch (fields[i].size) {
+		case 1: v = *(__u8 *)(buf + off); if (fields[i].is_signed) v = (__s64)(__s8)v; break;
+		case 2: v = *(__u16 *)(buf + off); if (fields[i].is_signed) v = (__s64)(__s16)v; break;
+		case 4: v = *(__u32 *)(buf + off); if (fields[i].is_signed) v = (__s64)(__s32)v; break;
+		default: v = *(__u64 *)(buf + off); break;
+		}
+		if (fields[i].is_signed)
+			BPF_SEQ_PRINTF(seq, " %s=%lld", (const char *)fields[i].name, v);
+		else
+			BPF_SEQ_PRINTF(seq, " %s=%llu", (const char *)fields[i].name, v);
+	}
+	BPF_SEQ_PRINTF(seq, "\n");
+}
+
 SEC("iter/bpf_sk_storage_map")
 int dump_text(struct bpf_iter__bpf_sk_storage_map *ctx)
 {
@@ -85,6 +128,7 @@ int dump_text(struct bpf_iter__bpf_sk_storage_map *ctx)
 	else
 		BPF_SEQ_PRINTF(seq, "inet6  [%pI6]:%u [%pI6]:%u %u %llu\n", r.saddr, r.sport,
 			       r.daddr, r.dport, r.state, h->container_id);
+	fields__print(seq, ctx->value);
 	return 0;
 }
 

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "daemon.h"
+#include "khelp_paths.h"	/* KHELP_DEFAULT_CONFIG: generated from the install paths */
 
 struct cfg_parse {
 	struct config *cfg;
@@ -104,7 +106,20 @@ int config__load(struct config *cfg, const char *path, char *err, size_t errlen)
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->bpffs, sizeof(cfg->bpffs), "%s", KHELP_DEFAULT_BPFFS);
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s", KHELP_DEFAULT_SOCKET);
-	if (path) {
+	/*
+	 * No --config: the installed default ($(SYSCONFDIR)/khelp/khelpd.conf).
+	 * The build tree has no default of its own: make run and the tests
+	 * always pass --config (examples/khelpd.conf, or their own).
+	 */
+	if (!path) {
+		path = KHELP_DEFAULT_CONFIG;
+		if (access(path, F_OK)) {
+			snprintf(err, errlen, "no --config given and the default %s: %s (make install puts it there; "
+				 "from a build tree use --config examples/khelpd.conf)", path, strerror(errno));
+			return -ENOENT;
+		}
+	}
+	{
 		if (!realpath(path, cfg->path)) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			return -errno;
@@ -122,10 +137,6 @@ int config__load(struct config *cfg, const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s:%d: %s", cfg->path, ret > 0 ? ret : 0, msg);
 			return -EINVAL;
 		}
-	} else {
-		/* built-in default: works from the build tree */
-		snprintf(cfg->modules, sizeof(cfg->modules), ".output/modules");
-		snprintf(cfg->policies, sizeof(cfg->policies), "examples/policies");
 	}
 	if (!cfg->modules[0] || !cfg->policies[0]) {
 		snprintf(err, errlen, "%s: [paths] modules and policies are required", cfg->path);

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "daemon.h"
 #include "log.h"
+#include <khelp/platform.h>
 #include "khelp_iter.skel.h"
 
 static const char *const tcp_states[] = {

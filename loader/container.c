@@ -666,6 +666,16 @@ void container__drain_module(struct daemon *d, struct module *m)
 		}
 }
 
+/* khelpctl shutdown --detach: every container loses its modules, links and pins. */
+int container__detach_everything(struct daemon *d)
+{
+	int n = 0;
+
+	for (struct container *c = d->containers; c; c = c->next, n++)
+		container__detach_all(d, c);
+	return n;
+}
+
 void container__free_all(struct daemon *d)
 {
 	while (d->containers) {

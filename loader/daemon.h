@@ -111,6 +111,7 @@ struct daemon {
 	struct container *containers;
 	int stats_fd;
 	long long started_ns;
+	int shutdown;			/* khelpctl shutdown: 1 keep the datapath, 2 detached */
 };
 
 /* config.c */
@@ -137,6 +138,7 @@ int registry__holders(struct daemon *d, struct module *m, json_object *holders);
 void registry__retry_waiting(struct daemon *d);
 void registry__reap(struct daemon *d);
 void registry__free_all(struct daemon *d);
+int registry__detach_all(struct daemon *d);
 const char *module__state_name(enum module_state s);
 /* Run the module's lifecycle program for event (c NULL for module events): its return value. */
 int module__event(struct module *m, enum khelp_init_event event, const struct container *c);
@@ -157,6 +159,7 @@ void container__replace_module(struct daemon *d, struct module *old, struct modu
 /* Stop giving module m to new connections in every container. */
 void container__drain_module(struct daemon *d, struct module *m);
 void container__free_all(struct daemon *d);
+int container__detach_everything(struct daemon *d);
 struct container *container__by_cgroup_id(struct daemon *d, __u64 id);
 int container__closure(struct daemon *d, const struct policy *p, const char **out, size_t outmax,
 		       char *err, size_t errlen);
@@ -177,6 +180,13 @@ void cc__free(void);
 /* tracing.c: attach tcp_est_in entries while some container uses their module */
 void tracing__sync(struct daemon *d);
 void tracing__release(struct module *m);
+
+/* notify.c: systemd readiness and status (no-op outside systemd) */
+void notify__ready(struct daemon *d);
+void notify__reloading(void);
+void notify__stopping(const char *how);
+void notify__status(struct daemon *d);
+void notify__status_text(struct daemon *d, char *out, size_t size);
 
 /* server.c */
 json_object *server__handle(struct daemon *d, json_object *req);

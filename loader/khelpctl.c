@@ -438,6 +438,34 @@ static int do_cc(int argc, char **argv)
 	return 0;
 }
 
+/* shutdown [--detach]: stop khelpd; --detach first removes everything khelp created */
+static int do_shutdown(int argc, char **argv)
+{
+	json_object *req = request("shutdown"), *resp, *d;
+	int detach = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--detach")) {
+			json_object_put(req);
+			return die("shutdown: unexpected argument '%s' (usage: khelpctl shutdown [--detach])", argv[i]);
+		}
+		detach = 1;
+	}
+	json_object_object_add(req, "detach", json_object_new_boolean(detach));
+	if (call(req, &resp, &d))
+		return 1;
+	if (json_mode)
+		printf("%s\n", json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+	else if (detach)
+		printf("khelpd stopped; detached %d containers and %d modules, removed %s\n",
+		       json_object_get_int(json_object_object_get(d, "containers")),
+		       json_object_get_int(json_object_object_get(d, "modules")), str(d, "bpffs"));
+	else
+		printf("khelpd stopped; attachments stay pinned under %s\n", str(d, "bpffs"));
+	json_object_put(resp);
+	return 0;
+}
+
 /* ---- offload ---- */
 
 static const char *or_dash(const char *s)
@@ -635,6 +663,7 @@ static const struct cmd {
 	{ "cc", do_cc, "cc list                        congestion controls: ours and the kernel's, defaults, users" },
 	{ "policy", do_policy, "policy check FILE              validate a policy file without applying it" },
 	{ "param", do_param, "param get|set CONTAINER MODULE [KEY [VALUE]]  module parameters of a container" },
+	{ "shutdown", do_shutdown, "shutdown [--detach]            stop khelpd; --detach removes every link, CC, pin and sysctl entry first" },
 	{ "offload", do_offload, "offload probe [IFNAME] | check FILE [--dry-run --chip T4|T5|T6] | show | conns [--container C]" },
 	{ "help", do_help, "help                           this text" },
 };

@@ -49,24 +49,6 @@ static long long mono_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void sd_notify_ready(void)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (!path || strlen(path) >= sizeof(sun.sun_path))
-		return;
-	strcpy(sun.sun_path, path);
-	if (sun.sun_path[0] == '@')
-		sun.sun_path[0] = '\0';
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-}
-
 static int listen__open(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -325,16 +307,16 @@ int main(int argc, char **argv)
 			epoll_ctl(efd, EPOLL_CTL_ADD, srcs[i].fd, &ev);
 		}
 	}
-	sd_notify_ready();
+	notify__ready(&d);
 	pr_info("ready\n");
 
-	while (running) {
+	while (running && !d.shutdown) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(efd, evs, 8, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n && !d.shutdown; i++) {
 			switch (evs[i].data.u32) {
 			case EV_SIGNAL: {
 				struct signalfd_siginfo si;
@@ -342,8 +324,10 @@ int main(int argc, char **argv)
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
 						pr_info("SIGHUP: rescanning modules and policies\n");
+						notify__reloading();
 						registry__scan(&d);
 						container__reapply_all(&d);
+						notify__ready(&d);
 					} else {
 						running = 0;
 					}
@@ -363,6 +347,7 @@ int main(int argc, char **argv)
 					pr_debug("timerfd: %s\n", strerror(errno));
 				container__poll_waiting(&d);
 				registry__reap(&d);
+				notify__status(&d);
 				break;
 			}
 			}
@@ -370,7 +355,13 @@ int main(int argc, char **argv)
 		}
 	}
 	/* pins are the durable state: hooks keep running; a new khelpd adopts them */
-	pr_info("exiting; attachments stay pinned under %s\n", d.cfg.bpffs);
+	if (d.shutdown == 2) {
+		pr_info("exiting; everything khelp created is removed\n");
+		notify__stopping("stopping; detached");
+	} else {
+		pr_info("exiting; attachments stay pinned under %s\n", d.cfg.bpffs);
+		notify__stopping("stopping; attachments stay pinned");
+	}
 	unlink(d.cfg.socket);
 	container__free_all(&d);
 	registry__free_all(&d);

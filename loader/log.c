@@ -2,7 +2,9 @@
 /* The one logging module: pr_warn/pr_info/pr_debug; -v raises the level. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "log.h"
@@ -14,13 +16,34 @@ static size_t cap_size, cap_len;
 void log__set_level(enum log_level lvl) { cur_level = lvl; }
 enum log_level log__level(void) { return cur_level; }
 
+/*
+ * Under systemd stderr goes to the journal (JOURNAL_STREAM names it): lines
+ * then start with the syslog level, <4> warning, <6> info, <7> debug, which
+ * journald strips and keeps as the priority (journalctl -p).
+ */
+static int to_journal(void)
+{
+	static int known, yes;
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!known) {
+		known = 1;
+		yes = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && !fstat(2, &st) &&
+		      st.st_dev == dev && st.st_ino == ino;
+	}
+	return yes;
+}
+
 static void log__vprint(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const char *const tags[] = { "warn", "info", "debug" };
+	static const char *const prio[] = { "<4>", "<6>", "<7>" };
 
 	if (lvl > cur_level)
 		return;
-	fprintf(stderr, "khelp: %s: ", tags[lvl]);
+	fprintf(stderr, "%skhelp: %s: ", to_journal() ? prio[lvl] : "", tags[lvl]);
 	vfprintf(stderr, fmt, ap);
 }
 

@@ -20,6 +20,7 @@
 #include "depgraph.h"
 #include "log.h"
 #include "refcount.h"
+#include <khelp/platform.h>
 #include "khelp_iter.skel.h"
 
 #define VERIFIER_LOG_MAX	(256 << 10)
@@ -418,6 +419,16 @@ static int module__open_iter(struct module *m, char *err, size_t errlen)
 		return -errno;
 	}
 	m->iter->rodata->value_size = info.value_size;
+	/* the module's own fields, printed by name by `cat .../conns` */
+	for (unsigned int i = 0; i < m->nfields && i < KHELP_ITER_MAX_FIELDS; i++) {
+		struct khelp_iter_field *f = (struct khelp_iter_field *)&m->iter->rodata->fields[i];
+
+		snprintf(f->name, sizeof(f->name), "%s", m->fields[i].name);
+		f->offset = m->fields[i].offset;
+		f->size = m->fields[i].size;
+		f->is_signed = m->fields[i].is_signed;
+		m->iter->rodata->nfields = i + 1;
+	}
 	if (khelp_iter__load(m->iter)) {
 		snprintf(err, errlen, "cannot load the conns iterator: %s", strerror(errno));
 		khelp_iter__destroy(m->iter);
@@ -928,6 +939,43 @@ int registry__scan(struct daemon *d)
 	}
 	free(ents);
 	return 0;
+}
+
+/*
+ * khelpctl shutdown --detach: unload every module (containers are already
+ * detached) with its pins and CC registration; the module files stay, so a
+ * new khelpd loads them again. Dependents go before what they depend on.
+ */
+int registry__detach_all(struct daemon *d)
+{
+	int n = 0;
+
+	while (d->modules) {
+		struct module *m = d->modules, *leaf = NULL;
+
+		/* a module no other live module depends on */
+		for (struct module *c = d->modules; c && !leaf; c = c->next) {
+			int needed = 0;
+
+			for (struct module *o = d->modules; o && !needed; o = o->next)
+				if (o != c && o->meta_ok && c->meta_ok)
+					for (unsigned int i = 0; i < o->meta.ndeps; i++)
+						needed |= !strcmp(o->meta.deps[i].name, c->meta.desc.name);
+			if (!needed)
+				leaf = c;
+		}
+		m = leaf ? leaf : m;
+		if (m->obj) {
+			container__detach_module_everywhere(d, m);
+			module__event(m, KHELP_EV_MODULE_DESTROY, NULL);
+			if (m->meta.desc.classes & KHELP_CLASS_CC)
+				cc__allow(m->meta.desc.name, 0);
+			pr_info("module %s detached\n", m->meta.desc.name);
+			n++;
+		}
+		module__free(d, m, 1);
+	}
+	return n;
 }
 
 void registry__free_all(struct daemon *d)

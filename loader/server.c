@@ -407,6 +407,37 @@ static int cmd_cc_list(struct daemon *d, json_object *req, struct reply *r)
 	return 0;
 }
 
+/*
+ * shutdown: khelpd exits after this answer. With detach it first removes
+ * everything khelp created: container links and CC selectors, modules with
+ * their struct_ops registrations, the kh_ names it added to the allowed-CC
+ * sysctl, and every pin under the bpffs root. Without, the datapath stays
+ * pinned, as on SIGTERM.
+ */
+static int cmd_shutdown(struct daemon *d, json_object *req, struct reply *r)
+{
+	json_object *o = json_object_new_object();
+
+	if (!arg_bool(req, "detach")) {
+		d->shutdown = 1;
+		json_object_object_add(o, "detached", json_object_new_boolean(0));
+		json_object_object_add(o, "bpffs", json_object_new_string(d->cfg.bpffs));
+		r->ok = o;
+		return 0;
+	}
+	pr_info("shutdown --detach: removing every attachment, module and pin\n");
+	json_object_object_add(o, "detached", json_object_new_boolean(1));
+	json_object_object_add(o, "containers", json_object_new_int(container__detach_everything(d)));
+	json_object_object_add(o, "modules", json_object_new_int(registry__detach_all(d)));
+	cc__free();
+	if (pins__remove_tree(d->cfg.bpffs))
+		pr_warn("cannot remove %s: %s\n", d->cfg.bpffs, strerror(errno));
+	json_object_object_add(o, "bpffs", json_object_new_string(d->cfg.bpffs));
+	d->shutdown = 2;
+	r->ok = o;
+	return 0;
+}
+
 static int cmd_offload_probe(struct daemon *d, json_object *req, struct reply *r)
 {
 	char err[KHELP_REASON_MAX];
@@ -470,6 +501,7 @@ static const struct {
 	{ "param-get", cmd_param_get },
 	{ "param-set", cmd_param_set },
 	{ "cc-list", cmd_cc_list },
+	{ "shutdown", cmd_shutdown },
 	{ "offload-probe", cmd_offload_probe },
 	{ "offload-check", cmd_offload_check },
 	{ "offload-show", cmd_offload_show },

@@ -30,6 +30,20 @@ struct khelp_cc_rec {
 	__s32 migrated;		/* cc_migrate: 0 moved, -errno failed */
 };
 
+/*
+ * The conns iterator's text dump prints a module's own per-connection
+ * fields by name: khelpd fills this table (from the module's BTF) into the
+ * iterator's read-only data before loading it.
+ */
+#define KHELP_ITER_MAX_FIELDS	32
+#define KHELP_ITER_NAME_MAX	24
+struct khelp_iter_field {
+	char name[KHELP_ITER_NAME_MAX];
+	__u32 offset;				/* in the module data, after the header */
+	__u16 size;				/* 1, 2, 4 or 8 */
+	__u16 is_signed;
+};
+
 /* TCP states as the kernel numbers them (include/net/tcp_states.h) */
 #define KHELP_TCP_ESTABLISHED	1
 #define KHELP_TCP_CLOSE		7

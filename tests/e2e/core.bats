@@ -51,6 +51,9 @@ conn_port() { kh_wait_line "$1" local; }
 	[ "$("$KHELPCTL" -j conns --container web --module h_ertt | jq length)" -ge 1 ]
 	# the pinned conns iterator shows it with cat
 	grep -q "$in_port" "$BPFFS/modules/h_ertt/conns"
+	# ... with h_ertt's own fields by name
+	cat "$BPFFS/modules/h_ertt/conns"
+	grep -qE " srtt_us=[1-9][0-9]* .*measurements=[1-9]" "$BPFFS/modules/h_ertt/conns"
 	# plain output names the module's fields
 	"$KHELPCTL" conns --container web | grep -q "srtt_us="
 }

@@ -156,6 +156,9 @@ kh_bss() {
 	return 1
 }
 
+# cg_progs CGROUP: how many programs are attached to it (bpftool prints nothing for none)
+cg_progs() { bpftool -j cgroup show "$1" | jq -s 'add // [] | length'; }
+
 # kh_until [-t SECONDS] COMMAND...: wait until COMMAND (a function too) succeeds, polling
 # every 50 ms, up to SECONDS (default 5); then run it once more with its output shown and
 # return its status, so a condition that never came true fails the test with the reason

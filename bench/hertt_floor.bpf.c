@@ -24,6 +24,7 @@ struct {
 	__type(value, __u64);
 } hf_data SEC(".maps");
 
+#ifndef HF_TCP_PROBE
 static __always_inline int hf_start(struct bpf_sock_ops *skops)
 {
 	__u32 op = skops->op;
@@ -35,7 +36,6 @@ static __always_inline int hf_start(struct bpf_sock_ops *skops)
 	return 0;
 }
 
-#ifndef HF_TCP_PROBE
 SEC("sockops")
 int hertt_floor0(struct bpf_sock_ops *skops)
 {

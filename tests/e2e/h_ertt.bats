@@ -38,7 +38,8 @@ ss_field() {
 	segs_in="$(ss_field "$port" segs_in)"
 	row="$(ertt "$port")"
 	seen="$(jq -r .acks_seen <<<"$row")"
-	echo "segs_in=$segs_in acks_seen=$seen ratio=$(awk -v a="$seen" -v b="$segs_in" 'BEGIN { print a / b }') ertt=$row"
+	echo "# segs_in=$segs_in acks_seen=$seen ratio=$(awk -v a="$seen" -v b="$segs_in" 'BEGIN { print a / b }')" >&3
+	echo "ertt=$row"
 	[ "$segs_in" -gt 10000 ]
 	# the SYN-ACK arrives before the socket has data: at most one segment less
 	[ "$((seen * 100))" -ge "$((segs_in * 99))" ]

@@ -2,11 +2,14 @@
 # kh_forge_ack: watch DEV for one TCP segment from SRC:SPORT to DST:DPORT and
 # answer it with a forged pure ACK whose acknowledgment number lies OFFSET
 # above that segment's sequence number (above the sender's snd_nxt), from a
-# raw socket. Prints "forged <ack>". Only for the tests' own namespaces.
-#   kh_forge_ack.py DEV SRC SPORT DST DPORT OFFSET
+# raw socket, COUNT times 20 ms apart (this machine's kernel skips BPF program
+# runs in some task contexts: one packet may pass unseen). Prints "forged <ack>".
+# Only for the tests' own namespaces.
+#   kh_forge_ack.py DEV SRC SPORT DST DPORT OFFSET [COUNT]
 import socket
 import struct
 import sys
+import time
 
 
 def csum(data):
@@ -38,7 +41,9 @@ def main():
     pseudo = socket.inet_aton(dst) + socket.inet_aton(src) + struct.pack("!BBH", 0, 6, len(th))
     th = th[:16] + struct.pack("!H", csum(pseudo + th)) + th[18:]
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-    raw.sendto(th, (src, 0))
+    for _ in range(int(sys.argv[7]) if len(sys.argv) > 7 else 1):
+        raw.sendto(th, (src, 0))
+        time.sleep(0.02)
     print("forged", fack, flush=True)
 
 

@@ -32,6 +32,7 @@
 #include "pins.h"
 #include "registry.h"
 #include "server.h"
+#include "tracing.h"
 #include "watch.h"
 
 /* epoll tags of the fixed sources; clients carry a pointer (clients.h) */
@@ -223,6 +224,8 @@ int main(int argc, char **argv)
 	lifecycle__scan(&d);
 	lifecycle__flush(&d);
 	pins__reconcile(&d);
+	tracing__sync(&d);
+	tracing__sync(&d);
 
 	efd = epoll_create1(EPOLL_CLOEXEC);
 	{
@@ -291,10 +294,12 @@ int main(int argc, char **argv)
 				break;
 			}
 			}
+			tracing__sync(&d);
 		}
 		clients__expire(clients);
 		/* modules changed in this turn: every policy is applied once, now */
 		lifecycle__flush(&d);
+		tracing__sync(&d);
 	}
 	/* pins are the durable state: hooks keep running; a new khelpd adopts them */
 	if (d.shutdown == 2) {

@@ -82,7 +82,8 @@ struct module *module__new(const char *file)
 	if (!m)
 		return NULL;
 	snprintf(m->file, sizeof(m->file), "%s", file);
-	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = -1;
+	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = m->in_prog_fd = -1;
+	m->in_link_fd = -1;
 	return m;
 }
 
@@ -93,6 +94,9 @@ void module__close(struct module *m, const char *bpffs, int unpin)
 	if (unpin && m->meta_ok && m->obj &&
 	    !pins__path(path, sizeof(path), bpffs, "modules", m->meta.desc.name, NULL) && pins__remove_tree(path))
 		pr_warn("module %s: cannot remove its pins under %s: %s\n", m->meta.desc.name, path, strerror(errno));
+	if (m->in_link_fd >= 0)
+		close(m->in_link_fd);	/* its pin (tracing.c) keeps it attached while khelpd is down */
+	m->in_link_fd = -1;
 	if (m->iter)
 		khelp_iter__destroy(m->iter);
 	m->iter = NULL;
@@ -102,7 +106,7 @@ void module__close(struct module *m, const char *bpffs, int unpin)
 	if (m->obj)
 		bpf_object__close(m->obj);
 	m->obj = NULL;
-	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = -1;
+	m->prog_fd = m->cgrp_fd = m->data_fd = m->ccfg_fd = m->init_fd = m->in_prog_fd = -1;
 }
 
 void module__set_meta(struct module *m, const struct khelp_meta *meta)
@@ -307,7 +311,8 @@ static int module__pin(struct module *m, const char *bpffs, char *err, size_t er
 		int fd;
 		const char *pin;
 	} pins[] = { { m->prog_fd, "sockops" }, { m->cgrp_fd, "cgrp" }, { m->data_fd, "data" },
-		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" } };
+		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" },
+		     { m->in_prog_fd, "est_in_prog" } };
 	int ret;
 
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
@@ -440,6 +445,7 @@ int module__load(struct module *m, const void *buf, size_t len, struct module *c
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = m->meta.desc.name);
 	struct bpf_program *prog;
+	char in_name[KHELP_NAME_MAX + 4];
 	struct bpf_map *map;
 	char *log;
 	int ret, inited = 0;
@@ -453,13 +459,19 @@ int module__load(struct module *m, const void *buf, size_t len, struct module *c
 	ret = module__bind_maps(m, deps, ndeps, bpffs, err, errlen);
 	if (ret)
 		goto fail;
-	/* only the sockops entry and struct_ops programs are ours to load */
+	/* only the sockops entry, its tcp_est_in entry and struct_ops programs are ours to load */
+	snprintf(in_name, sizeof(in_name), "%s_in", m->meta.desc.name);
 	bpf_object__for_each_program(prog, m->obj) {
 		enum bpf_prog_type t = bpf_program__type(prog);
 
+		if (t == BPF_PROG_TYPE_TRACING && !strcmp(bpf_program__name(prog), in_name)) {
+			/* KHELP_MODULE makes one for every module with data: load it if it is used */
+			bpf_program__set_autoload(prog, !!(m->meta.desc.hooks & KHELP_HOOK_BIT(KHELP_HOOK_TCP_EST_IN)));
+			continue;
+		}
 		if (t != BPF_PROG_TYPE_SOCK_OPS && t != BPF_PROG_TYPE_STRUCT_OPS &&
 		    !(t == BPF_PROG_TYPE_SYSCALL && !strcmp(bpf_program__name(prog), KHELP_INIT_PROG))) {
-			snprintf(err, errlen, "program %s has type %s; modules carry sockops and struct_ops programs and a syscall program khelp_init only",
+			snprintf(err, errlen, "program %s has type %s; modules carry sockops and struct_ops programs, a tp_btf program <module>_in and a syscall program khelp_init only",
 				 bpf_program__name(prog), libbpf_bpf_prog_type_str(t));
 			ret = -EINVAL;
 			goto fail;
@@ -514,6 +526,14 @@ int module__load(struct module *m, const void *buf, size_t len, struct module *c
 	}
 	if ((prog = bpf_object__find_program_by_name(m->obj, KHELP_INIT_PROG)))
 		m->init_fd = bpf_program__fd(prog);
+	if ((prog = bpf_object__find_program_by_name(m->obj, in_name)) && bpf_program__autoload(prog))
+		m->in_prog_fd = bpf_program__fd(prog);
+	if ((m->meta.desc.hooks & KHELP_HOOK_BIT(KHELP_HOOK_TCP_EST_IN)) && m->in_prog_fd < 0) {
+		snprintf(err, errlen, "module %s hooks tcp_est_in but has no tp_btf program %s (KHELP_MODULE with KHELP_F_NEEDS_DATA makes it)",
+			 m->meta.desc.name, in_name);
+		ret = -EINVAL;
+		goto fail;
+	}
 	ret = module__read_fields(m, err, errlen);
 	if (!ret)
 		ret = module__open_iter(m, err, errlen);

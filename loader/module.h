@@ -57,6 +57,8 @@ struct module {
 	int data_fd;			/* per-connection data (sk_storage), -1 without */
 	int ccfg_fd;			/* CC per-container config (hash), -1 without */
 	int init_fd;			/* optional lifecycle program (khelp_init), -1 without */
+	int in_prog_fd;			/* tcp_est_in entry (tp_btf/tcp_probe), -1 without */
+	int in_link_fd;			/* its link while a container uses the module (tracing.c) */
 	struct bpf_link *ops_link;	/* CC: struct_ops registration */
 	struct khelp_iter *iter;	/* conns dumper over data_fd, loaded once with the module */
 	struct data_field fields[KHELP_MAX_FIELDS];

@@ -36,7 +36,7 @@
 
 /* Hook points. The bit of a hook point in khelp_module_desc.hooks is 1 << id. */
 enum khelp_hook_id {
-	KHELP_HOOK_TCP_EST_IN		= 0,	/* PARSE_HDR_OPT_CB: received segment, pre-ACK */
+	KHELP_HOOK_TCP_EST_IN		= 0,	/* tp_btf/tcp_probe: every segment received in ESTABLISHED, pre-ACK */
 	KHELP_HOOK_TCP_EST_OUT		= 1,	/* HDR_OPT_LEN_CB with a real skb: sent segment */
 	KHELP_HOOK_TCP_RTT		= 2,	/* RTT_CB: an ACK produced an RTT sample */
 	KHELP_HOOK_TCP_STATE		= 3,	/* STATE_CB */

@@ -43,13 +43,22 @@
 #endif
 #define __khelp_used __attribute__((used))
 
-/* Hook contexts: which connection, which point, the module's config. */
+/*
+ * Hook contexts: which connection, which point, the module's config.
+ * tcp_est_in runs from tp_btf/tcp_probe (every segment a hooked socket
+ * receives in ESTABLISHED, before ACK processing), not from sockops: there
+ * skops, sk and cfg are NULL (parameters read their declared defaults) and
+ * tsk/skb are set (skb->data is the TCP header). Every other hook has skops,
+ * sk and cfg, and tsk/skb NULL.
+ */
 struct khelp_ctx {
 	struct bpf_sock_ops *skops;		/* the sockops context of the callback */
 	struct bpf_sock *sk;			/* skops->sk, checked non-NULL: pass this to
 						 * khelp_data_of() (a re-read of skops->sk is
 						 * maybe-NULL to the verifier) */
 	const struct khelp_cgrp_cfg *cfg;	/* this container's config of the module */
+	struct sock *tsk;			/* tcp_est_in: the receiving socket */
+	const struct sk_buff *skb;		/* tcp_est_in: the received segment */
 	__u32 hook;				/* enum khelp_hook_id */
 };
 
@@ -126,8 +135,9 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 
 /* ---- hook points -------------------------------------------------------------- */
 
-/* Does sockops callback `op` belong to hook point `point`? */
-#define khelp__is_tcp_est_in(op, s)	((op) == BPF_SOCK_OPS_PARSE_HDR_OPT_CB)
+/* Does sockops callback `op` belong to hook point `point`? (tcp_est_in: never,
+ * it has its own entry program, KHELP__EST_IN) */
+#define khelp__is_tcp_est_in(op, s)	0
 /* HDR_OPT_LEN_CB also runs without a packet (MSS computation): skip those. */
 #define khelp__is_tcp_est_out(op, s)	((op) == BPF_SOCK_OPS_HDR_OPT_LEN_CB && (s)->skb_tcp_flags)
 #define khelp__is_tcp_rtt(op, s)	((op) == BPF_SOCK_OPS_RTT_CB)
@@ -152,7 +162,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 #define khelp__id_tcp_established	KHELP_HOOK_TCP_ESTABLISHED
 
 /* Callback flag a hook point needs on the socket (0: always delivered). */
-#define khelp__flag_tcp_est_in		BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG
+#define khelp__flag_tcp_est_in		0
 #define khelp__flag_tcp_est_out		BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG
 #define khelp__flag_tcp_rtt		BPF_SOCK_OPS_RTT_CB_FLAG
 #define khelp__flag_tcp_state		BPF_SOCK_OPS_STATE_CB_FLAG
@@ -170,6 +180,48 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	if (khelp__is_##point(op, skops)) {					\
 		ctx.hook = khelp__id_##point;					\
 		fn(&ctx, data);							\
+	}
+
+/*
+ * tcp_est_in: an entry program of its own on tp_btf/tcp_probe, which the
+ * kernel runs at the start of tcp_rcv_established() for every segment of
+ * every TCP socket, fast path included (PARSE_HDR_OPT_CB misses the fast
+ * path). It is named after the module with "_in" appended; khelpd loads and
+ * attaches it only for modules that hook tcp_est_in, and only while some
+ * container uses the module. It passes only sockets that have the module's
+ * data (created by the sockops entry for its containers' connections), so a
+ * tcp_est_in hook needs KHELP_F_NEEDS_DATA. Hooks run in declaration order.
+ */
+#define KHELP__EST_IN_CALL(point, fn)	KHELP__EST_IN_CALL_##point(fn)
+#define KHELP__EST_IN_CALL_tcp_est_in(fn)	fn(&ctx, &__v->d);
+#define KHELP__EST_IN_CALL_tcp_est_out(fn)
+#define KHELP__EST_IN_CALL_tcp_rtt(fn)
+#define KHELP__EST_IN_CALL_tcp_state(fn)
+#define KHELP__EST_IN_CALL_tcp_retrans(fn)
+#define KHELP__EST_IN_CALL_tcp_rto(fn)
+#define KHELP__EST_IN_CALL_tcp_connect(fn)
+#define KHELP__EST_IN_CALL_tcp_accept(fn)
+#define KHELP__EST_IN_CALL_tcp_listen(fn)
+#define KHELP__EST_IN_CALL_tcp_established(fn)
+#define KHELP__EST_IN_PROG_0(mname, dtype)					\
+	_Static_assert(!((0 KHELP_HOOKS(KHELP__HOOK_BIT)) &			\
+			 KHELP_HOOK_BIT(KHELP_HOOK_TCP_EST_IN)),		\
+		       "a tcp_est_in hook needs KHELP_F_NEEDS_DATA");
+#define KHELP__EST_IN_PROG_1(mname, dtype)					\
+	SEC("tp_btf/tcp_probe")							\
+	int mname##_in(__u64 *tctx)						\
+	{									\
+		struct sock *tsk = (struct sock *)tctx[0];			\
+		struct khelp_ctx ctx = { .hook = KHELP_HOOK_TCP_EST_IN };	\
+		KHELP__DATA_T(mname) *__v;					\
+									\
+		__v = bpf_sk_storage_get(&khelp_data_##mname, tsk, 0, 0);	\
+		if (!__v)							\
+			return 0;						\
+		ctx.tsk = tsk;							\
+		ctx.skb = (const struct sk_buff *)tctx[1];			\
+		KHELP_HOOKS(KHELP__EST_IN_CALL)					\
+		return 0;							\
 	}
 
 #define KHELP__DESC(mname, mversion, mclasses, mflags, mhooks, dsize, dtype)	\
@@ -261,6 +313,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		    0 KHELP_HOOKS(KHELP__HOOK_BIT),				\
 		    KHELP__DSIZE_##needs(dtype), KHELP__DTYPE_##needs(dtype));	\
 	KHELP__CGRP_MAP;							\
+	KHELP__EST_IN_PROG_##needs(mname, dtype)				\
 	/* Callback flags this module's hooks need on a socket. */		\
 	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
 	/* named after the module: bpftool prog/cgroup/link show it by name */	\

@@ -11,5 +11,5 @@ static __always_inline void bad_in(struct khelp_ctx *ctx, void *unused)
 	bpf_printk("%u", *p);	/* no check against skb_data_end */
 }
 
-#define KHELP_HOOKS(H)	H(tcp_est_in, bad_in)
+#define KHELP_HOOKS(H)	H(tcp_est_out, bad_in)
 KHELP_MODULE(kt_badverif, "1.0.0", KHELP_CLASS_TCP, 0, void);

@@ -274,6 +274,10 @@ static int module__bind_maps(struct daemon *d, struct module *m, char *err, size
 			module__reuse_pinned(d, m, map, "cgrp");
 			continue;
 		}
+		if (!strcmp(name, KHELP_HOOKS_MAP_NAME)) {
+			module__reuse_pinned(d, m, map, "hooks");
+			continue;
+		}
 		if (!strcmp(name, "khelp_ccfg")) {
 			module__reuse_pinned(d, m, map, "ccfg");
 			continue;
@@ -325,8 +329,13 @@ static int module__pin(struct daemon *d, struct module *m, char *err, size_t err
 		int fd;
 		const char *pin;
 	} pins[] = { { m->prog_fd, "sockops" }, { m->cgrp_fd, "cgrp" }, { m->data_fd, "data" },
-		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" } };
+		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" }, { -1, "hooks" } };
+	struct bpf_map *hooks = bpf_object__find_map_by_name(m->obj, KHELP_HOOKS_MAP_NAME);
 	int ret;
+
+	/* per container and hook point: callbacks run, connections with data */
+	if (hooks)
+		pins[5].fd = bpf_map__fd(hooks);
 
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
 		if (pins[i].fd < 0)

@@ -170,6 +170,8 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	if (khelp__is_##point(op, skops)) {					\
 		ctx.hook = khelp__id_##point;					\
 		fn(&ctx, data);							\
+		if (__hs)							\
+			__hs->point.callbacks++;				\
 	}
 
 #define KHELP__DESC(mname, mversion, mclasses, mflags, mhooks, dsize, dtype)	\
@@ -200,6 +202,15 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		__type(value, struct khelp_cgrp_cfg);				\
 	} khelp_cgrp SEC(".maps")
 
+/* Hook state per container (struct khelp_hook_stats): per-CPU, no atomics on the hot path. */
+#define KHELP__HOOKS_MAP							\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);		\
+		__type(key, struct bpf_cgroup_storage_key);			\
+		__type(value, struct khelp_hook_stats);				\
+	} khelp_hooks SEC(".maps")
+#define KHELP__HOOK_NEWCONN(point, fn)	__hs->point.conns_with_data++;
+
 /* Data plumbing of the entry program, with and without per-connection data. */
 #define KHELP__ENTRY_DATA_1(mod, dtype)						\
 	KHELP__DATA_T(mod) *__v;						\
@@ -212,6 +223,9 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		if (__v && !__v->kh.created_ns) {				\
 			__v->kh.container_id = ctx.cfg->container_id;		\
 			__v->kh.created_ns = bpf_ktime_get_ns();		\
+			if (__hs) {						\
+				KHELP_HOOKS(KHELP__HOOK_NEWCONN)		\
+			}							\
 		}								\
 	} else {								\
 		__v = bpf_sk_storage_get(&khelp_data_##mod, sk, 0, 0);		\
@@ -256,6 +270,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		    0 KHELP_HOOKS(KHELP__HOOK_BIT),				\
 		    KHELP__DSIZE_##needs(dtype), KHELP__DTYPE_##needs(dtype));	\
 	KHELP__CGRP_MAP;							\
+	KHELP__HOOKS_MAP;							\
 	/* Callback flags this module's hooks need on a socket. */		\
 	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
 	/* named after the module: bpftool prog/cgroup/link show it by name */	\
@@ -273,6 +288,8 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		if (!start && !(0 KHELP_HOOKS(KHELP__HOOK_MATCH)))		\
 			return 1;						\
 		ctx.cfg = bpf_get_local_storage(&khelp_cgrp, 0);		\
+		struct khelp_hook_stats *__hs =					\
+			bpf_get_local_storage(&khelp_hooks, 0);			\
 		if (ctx.cfg->netns_cookie &&					\
 		    bpf_get_netns_cookie(skops) != ctx.cfg->netns_cookie)	\
 			return 1;						\

@@ -61,7 +61,7 @@ LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/%.o,$(LOADER_COMMON))
 OFFLOAD_SRCS := $(filter-out %.bpf.c,$(wildcard offload/*.c))
 OFFLOAD_OBJS := $(patsubst offload/%.c,$(OBJ)/offload/%.o,$(OFFLOAD_SRCS))
 
-all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(MODULES) $(TESTMODULES) $(PLATFORM_BPF)
+all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(MODULES) $(TESTMODULES) $(PLATFORM_BPF) $(OFFLOAD_BPF)
 
 install-deps:
 	$(Q)bash scripts/install-deps.sh
@@ -108,7 +108,20 @@ $(OBJ)/%.o: loader/%.c $(wildcard loader/*.h) $(wildcard include/khelp/*.h) $(OU
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(OBJ)/offload/%.o: offload/%.c $(wildcard offload/*.h) $(wildcard include/khelp/*.h) | $(OBJ)
+OFFLOAD_BPF := $(patsubst offload/%.bpf.c,$(OUTPUT)/offload/%.bpf.o,$(wildcard offload/*.bpf.c))
+OFFLOAD_SKELS := $(patsubst offload/%.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard offload/*.bpf.c))
+.SECONDARY: $(OFFLOAD_SKELS) $(OFFLOAD_BPF)
+
+$(OUTPUT)/offload/%.bpf.o: offload/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/offload/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@
+
+$(OBJ)/offload/%.o: offload/%.c $(wildcard offload/*.h) $(wildcard include/khelp/*.h) $(OFFLOAD_SKELS) | $(OBJ)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Ioffload -c $< -o $@
@@ -149,7 +162,7 @@ REPLAY_CFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 $(OUTPUT)/tests/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c $$(FUZZ_SRCS) $(wildcard loader/*.h) | $(OUTPUT)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(REPLAY_CFLAGS) -DREPLAY_NAME='"$*"' -DKHELP_SRC_DIR='"$(abspath .)"' \
+	$(Q)$(CC) $(USER_CFLAGS) -Ioffload $(REPLAY_CFLAGS) -DREPLAY_NAME='"$*"' -DKHELP_SRC_DIR='"$(abspath .)"' \
 		$(filter %.c,$^) -o $@ $(USER_LDLIBS) -lcmocka
 
 deps: install-deps
@@ -173,12 +186,12 @@ _test: all $(UNIT_BINS) $(REPLAY_BINS)
 
 # ---- fuzzing (libFuzzer), bounded ----
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader \
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -Iloader -Ioffload \
 	$(shell pkg-config --cflags libbpf json-c 2>/dev/null)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # the fuzzers exercise the pure parsers only
-FUZZ_SRCS := loader/meta.c loader/policy.c loader/depgraph.c loader/log.c
+FUZZ_SRCS := loader/meta.c loader/policy.c loader/depgraph.c loader/log.c offload/cop.c offload/lower.c offload/probe.c
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(OUTPUT)
 	@mkdir -p $(dir $@)

@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "depgraph.h"
 #include "log.h"
+#include "offload_ct.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -342,6 +343,9 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		if (np->congestion[0] || tmp.ccsel_fd >= 0)
 			ret = cc__container_default(d, &tmp, np->congestion, err, errlen);
 	}
+	/* the offload datapath last: it changes nothing when it fails */
+	if (!ret)
+		ret = offload_ct__apply(d, &tmp, np, c->state == CT_ACTIVE ? &c->pol : NULL, err, errlen);
 	if (ret) {
 		/* roll back: only what this apply created goes; kept configs are rewritten below */
 		for (unsigned int i = first_new; i < nnext; i++)
@@ -377,6 +381,7 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		if (pins__replace_fd(next[i].link_fd, path))
 			pr_warn("container %s: cannot pin %s\n", tmp.name, path);
 	}
+	offload_ct__commit(d, c->state == CT_ACTIVE ? &c->pol : NULL, np);
 	memcpy(tmp.att, next, sizeof(next[0]) * nnext);
 	tmp.natt = nnext;
 	tmp.pol = *np;
@@ -392,6 +397,8 @@ static void container__detach_all(struct daemon *d, struct container *c)
 	char path[PATH_MAX];
 
 	cc__container_default(d, c, NULL, NULL, 0);
+	if (c->state == CT_ACTIVE)
+		offload_ct__release(d, &c->pol);
 	for (int i = (int)c->natt - 1; i >= 0; i--)
 		att__release(d, c, &c->att[i], 1);
 	c->natt = 0;
@@ -430,7 +437,9 @@ static int policy__load_validated(struct daemon *d, const char *path, struct pol
 				  .closure = env_closure };
 	int ret = policy__parse_file(path, p, err, errlen);
 
-	return ret ? ret : policy__validate(p, &env, err, errlen);
+	if (!ret)
+		ret = policy__validate(p, &env, err, errlen);
+	return ret ? ret : offload_ct__check(p, err, errlen);
 }
 
 int container__check(struct daemon *d, const char *path, char *err, size_t errlen)

@@ -466,6 +466,187 @@ static int do_shutdown(int argc, char **argv)
 	return 0;
 }
 
+/* ---- offload ---- */
+
+static const char *or_dash(const char *s)
+{
+	return s && s[0] ? s : "-";
+}
+
+static const char *tri(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+
+	return !v ? "unknown" : json_object_get_boolean(v) ? "yes" : "no";
+}
+
+static int offload_probe(int argc, char **argv)
+{
+	json_object *req = request("offload-probe"), *resp, *d;
+
+	if (argc > 1)
+		return json_object_put(req), die("usage: khelpctl offload probe [IFNAME]");
+	if (argc == 1)
+		json_object_object_add(req, "interface", json_object_new_string(argv[0]));
+	if (call(req, &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+	} else {
+		for (size_t i = 0; i < json_object_array_length(d); i++) {
+			json_object *c = json_object_array_get_idx(d, i);
+
+			printf("%s%s\n", i ? "\n" : "", str(c, "interface"));
+			printf("  driver:        %s\n", str(c, "driver"));
+			printf("  pci:           %s vendor %s device %s\n", or_dash(str(c, "pci")), or_dash(str(c, "vendor")),
+			       or_dash(str(c, "device")));
+			printf("  chelsio:       %s\n", str(c, "chelsio"));
+			printf("  native xdp:    %s (%s)\n", tri(c, "native_xdp"), str(c, "native_xdp_from"));
+			printf("  hw-tc-offload: %s\n  ntuple:        %s\n", tri(c, "hw_tc_offload"), tri(c, "ntuple"));
+			printf("  filter budget: %s\n", str(c, "filter_budget") ? str(c, "filter_budget") : "unknown");
+			printf("  datapath:      %s\n  hardware:      %s\n  plan:          %s\n", str(c, "datapath"),
+			       str(c, "hardware"), str(c, "plan"));
+		}
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int offload_check(int argc, char **argv)
+{
+	json_object *req = request("offload-check"), *resp, *d, *rules;
+	char path[PATH_MAX];
+	int dry = 0;
+
+	if (argc < 1) {
+		json_object_put(req);
+		return die("usage: khelpctl offload check FILE [--dry-run --chip T4|T5|T6 [--budget N] "
+			   "[--filtermode LIST]]");
+	}
+	/* khelpd reads the file: give it an absolute path */
+	if (!realpath(argv[0], path)) {
+		json_object_put(req);
+		return die("%s: %s", argv[0], strerror(errno));
+	}
+	json_object_object_add(req, "file", json_object_new_string(path));
+	for (int i = 1; i < argc; i++) {
+		const char *opt = argv[i];
+
+		if (!strcmp(opt, "--dry-run")) {
+			dry = 1;
+		} else if ((!strcmp(opt, "--chip") || !strcmp(opt, "--budget") || !strcmp(opt, "--filtermode")) &&
+			   i + 1 < argc) {
+			json_object_object_add(req, opt + 2, json_object_new_string(argv[++i]));
+		} else {
+			json_object_put(req);
+			return die("offload check: unexpected argument '%s'", opt);
+		}
+	}
+	if (dry && !get(req, "chip")) {
+		json_object_put(req);
+		return die("offload check --dry-run needs --chip T4|T5|T6 (the chip profile to lower onto)");
+	}
+	if (call(req, &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+	} else if (dry) {
+		printf("%s", str(d, "dry_run"));
+	} else {
+		rules = get(d, "rules");
+		printf("%s: %zu rule%s\n", str(d, "file"), json_object_array_length(rules),
+		       json_object_array_length(rules) == 1 ? "" : "s");
+		for (size_t i = 0; i < json_object_array_length(rules); i++) {
+			json_object *r = json_object_array_get_idx(rules, i);
+
+			printf("%3s line %-4s %s %s => %s\n", str(r, "rule"), str(r, "line"), str(r, "type"),
+			       str(r, "filter"), str(r, "settings"));
+		}
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int offload_show(int argc, char **argv)
+{
+	json_object *resp, *d;
+
+	(void)argv;
+	if (argc)
+		return die("usage: khelpctl offload show");
+	if (call(request("offload-show"), &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+		json_object_put(resp);
+		return 0;
+	}
+	for (size_t i = 0; i < json_object_array_length(d); i++) {
+		json_object *c = json_object_array_get_idx(d, i), *rules = get(c, "rules");
+
+		printf("%scontainer %s on %s: datapath %s\n", i ? "\n" : "", str(c, "container"), str(c, "interface"),
+		       str(c, "datapath"));
+		printf("  %-4s %-5s %-9s %-10s %-10s %s\n", "RULE", "LINE", "WHERE", "PACKETS", "BYTES", "RULE / WHY");
+		for (size_t k = 0; rules && k < json_object_array_length(rules); k++) {
+			json_object *r = json_object_array_get_idx(rules, k);
+
+			printf("  %-4s %-5s %-9s %-10s %-10s %s %s => %s\n", str(r, "rule"), str(r, "line"),
+			       str(r, "where"), str(r, "packets"), str(r, "bytes"), str(r, "type"), str(r, "filter"),
+			       str(r, "settings"));
+			printf("  %-4s %-5s %-9s %-10s %-10s (%s)\n", "", "", "", "", "", str(r, "why"));
+		}
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int offload_conns(int argc, char **argv)
+{
+	json_object *req = request("offload-conns"), *resp, *d;
+
+	if (argc == 2 && !strcmp(argv[0], "--container")) {
+		json_object_object_add(req, "container", json_object_new_string(argv[1]));
+	} else if (argc) {
+		json_object_put(req);
+		return die("usage: khelpctl offload conns [--container C]");
+	}
+	if (call(req, &resp, &d))
+		return 1;
+	if (json_mode) {
+		print_json(d);
+		json_object_put(resp);
+		return 0;
+	}
+	printf("%-5s %-24s %-24s %-4s %-4s %-6s %-10s %-12s %-10s %-12s %-10s %s\n", "KIND", "LOCAL", "REMOTE", "OPEN",
+	       "RULE", "STATE", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "CONTAINER", "IF");
+	for (size_t i = 0; i < json_object_array_length(d); i++) {
+		json_object *c = json_object_array_get_idx(d, i);
+
+		printf("%-5s %-24s %-24s %-4s %-4s %-6s %-10s %-12s %-10s %-12s %-10s %s\n", str(c, "kind"),
+		       str(c, "local"), str(c, "remote"), str(c, "open"), str(c, "rule"), str(c, "state"),
+		       str(c, "rx_packets"), str(c, "rx_bytes"), str(c, "tx_packets"), str(c, "tx_bytes"),
+		       str(c, "container"), str(c, "interface"));
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int do_offload(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} sub[] = {
+		{ "probe", offload_probe }, { "check", offload_check }, { "show", offload_show }, { "conns", offload_conns },
+	};
+
+	for (size_t i = 0; argc > 0 && i < sizeof(sub) / sizeof(sub[0]); i++)
+		if (!strcmp(argv[0], sub[i].name))
+			return sub[i].fn(argc - 1, argv + 1);
+	return die("usage: khelpctl offload probe [IFNAME] | check FILE [--dry-run --chip T4|T5|T6] | show | "
+		   "conns [--container C]");
+}
+
 static int do_help(int argc, char **argv);
 
 static const struct cmd {
@@ -483,6 +664,7 @@ static const struct cmd {
 	{ "policy", do_policy, "policy check FILE              validate a policy file without applying it" },
 	{ "param", do_param, "param get|set CONTAINER MODULE [KEY [VALUE]]  module parameters of a container" },
 	{ "shutdown", do_shutdown, "shutdown [--detach]            stop khelpd; --detach removes every link, CC, pin and sysctl entry first" },
+	{ "offload", do_offload, "offload probe [IFNAME] | check FILE [--dry-run --chip T4|T5|T6] | show | conns [--container C]" },
 	{ "help", do_help, "help                           this text" },
 };
 

@@ -164,7 +164,13 @@ static int handler(void *user, const char *section, const char *key, const char 
 		if (!strcmp(key, "policy"))
 			return set_once(ps, &p->offload_policy_line, section, key) &&
 			       copy_value(ps, p->offload_policy, sizeof(p->offload_policy), section, key, value);
-		return perr(ps, line, "[offload] unknown key '%s' (valid: interface, policy)", key);
+		if (!strcmp(key, "datapath")) {
+			if (strcmp(value, "auto") && strcmp(value, "xdp") && strcmp(value, "tc"))
+				return perr(ps, line, "[offload] datapath: '%s' (valid: auto, xdp, tc)", value);
+			return set_once(ps, &p->offload_datapath_line, section, key) &&
+			       copy_value(ps, p->offload_datapath, sizeof(p->offload_datapath), section, key, value);
+		}
+		return perr(ps, line, "[offload] unknown key '%s' (valid: interface, policy, datapath)", key);
 	}
 	if (!section[0])
 		return perr(ps, line, "'%s' is outside any section (start with [container])", key);

@@ -39,6 +39,8 @@ struct policy {
 	int offload_interface_line;
 	char offload_policy[POLICY_VALUE_MAX];
 	int offload_policy_line;
+	char offload_datapath[8];	/* "auto" (or ""), "xdp", "tc" */
+	int offload_datapath_line;
 };
 
 /* What validation needs to know about the world. */

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include "daemon.h"
 #include "log.h"
+#include "offload_ct.h"
 
 struct reply {
 	json_object *ok;
@@ -437,6 +438,55 @@ static int cmd_shutdown(struct daemon *d, json_object *req, struct reply *r)
 	return 0;
 }
 
+static int cmd_offload_probe(struct daemon *d, json_object *req, struct reply *r)
+{
+	char err[KHELP_REASON_MAX];
+	int ret;
+
+	(void)d;
+	ret = offload_ct__probe(arg_str(req, "interface"), &r->ok, err, sizeof(err));
+	return ret ? fail(r, ret, "%s", err) : 0;
+}
+
+static int cmd_offload_check(struct daemon *d, json_object *req, struct reply *r)
+{
+	const char *file = arg_str(req, "file"), *budget = arg_str(req, "budget");
+	char err[KHELP_REASON_MAX * 2], *end = NULL;
+	long b = -1;
+	int ret;
+
+	(void)d;
+	if (!file)
+		return fail(r, EINVAL, "offload check needs FILE");
+	if (budget) {
+		b = strtol(budget, &end, 10);
+		if (!budget[0] || *end || b < 0 || b > 1000000)
+			return fail(r, EINVAL, "--budget %s: not a number of filter slots (0-1000000)", budget);
+	}
+	ret = offload_ct__check_file(file, arg_str(req, "chip"), (int)b, arg_str(req, "filtermode"), &r->ok, err,
+				     sizeof(err));
+	return ret ? fail(r, ret, "%s", err) : 0;
+}
+
+static int cmd_offload_show(struct daemon *d, json_object *req, struct reply *r)
+{
+	char err[KHELP_REASON_MAX];
+	int ret;
+
+	(void)req;
+	ret = offload_ct__show(d, &r->ok, err, sizeof(err));
+	return ret ? fail(r, ret, "%s", err) : 0;
+}
+
+static int cmd_offload_conns(struct daemon *d, json_object *req, struct reply *r)
+{
+	char err[KHELP_REASON_MAX];
+	int ret;
+
+	ret = offload_ct__conns(d, arg_str(req, "container"), &r->ok, err, sizeof(err));
+	return ret ? fail(r, ret, "%s", err) : 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct daemon *d, json_object *req, struct reply *r);
@@ -452,6 +502,10 @@ static const struct {
 	{ "param-set", cmd_param_set },
 	{ "cc-list", cmd_cc_list },
 	{ "shutdown", cmd_shutdown },
+	{ "offload-probe", cmd_offload_probe },
+	{ "offload-check", cmd_offload_check },
+	{ "offload-show", cmd_offload_show },
+	{ "offload-conns", cmd_offload_conns },
 };
 
 json_object *server__handle(struct daemon *d, json_object *req)

@@ -159,8 +159,9 @@ int probe__read(const char *sysroot, const char *ifname, const struct ofl_live *
 	if (!ifname[0] || strlen(ifname) >= sizeof(c->ifname) || strchr(ifname, '/'))
 		return -EINVAL;
 	snprintf(c->ifname, sizeof(c->ifname), "%s", ifname);
-	snprintf(dir, sizeof(dir), "%s/class/net/%s", sysroot, ifname);
-	if (access(dir, F_OK))
+	/* no sysroot: the live view alone (an interface of another network namespace) */
+	snprintf(dir, sizeof(dir), "%s/class/net/%s", sysroot ? sysroot : "/nonexistent", ifname);
+	if (sysroot && access(dir, F_OK))
 		return -ENODEV;
 
 	/* PCI identity: device/vendor, device/device, device -> ../../0000:03:00.4 */

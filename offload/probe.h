@@ -61,7 +61,7 @@ struct ofl_caps {
 /* Reads the running kernel's view of ifname (in the caller's network namespace). 0 or -errno. */
 int probe__live(const char *ifname, struct ofl_live *live);
 /* Reads sysfs under sysroot ("/sys" on a real system; a fixture tree in tests), combines it with
- * live, and computes the plan. 0, or -ENODEV when sysroot has no such interface. */
+ * live, and computes the plan. 0, or -ENODEV when sysroot has no such interface. sysroot NULL: live only. */
 int probe__read(const char *sysroot, const char *ifname, const struct ofl_live *live, struct ofl_caps *caps);
 /* probe__live + probe__read("/sys"). */
 int probe__interface(const char *ifname, struct ofl_caps *caps);

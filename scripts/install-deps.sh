@@ -29,6 +29,7 @@ declare -A need=(
 	[pkg-config]=/usr/bin/pkg-config
 	[make]=/usr/bin/make
 	[gcc]=/usr/bin/gcc
+	[xdp-tools]=/usr/sbin/xdp-loader
 	[libclang-rt-19-dev]=/usr/lib/llvm-19/lib/clang/19/lib/linux/libclang_rt.fuzzer-x86_64.a
 )
 # these must come from bookworm-backports (bookworm's own are too old)

@@ -7,7 +7,9 @@
 #ifndef KHELP_OFFLOAD_H
 #define KHELP_OFFLOAD_H
 
+#ifndef __VMLINUX_H__
 #include <linux/types.h>
+#endif
 
 #define OFL_MAX_RULES		64	/* rules in one policy */
 #define OFL_MAX_OPS		16	/* predicates + operators in one rule's filter */
@@ -112,11 +114,42 @@ struct ofl_flow {
 	__u8 pad;
 };
 
+/* One compiled policy as the datapath holds it; two banks, flipped atomically for new connections. */
+struct ofl_bank {
+	__u32 nrules;
+	__u32 pkt_rules;	/* rules with a per-packet action (drop, rxq): the datapath evaluates them */
+	__u64 hw_rules;		/* bit i: rule i went to NIC hardware (kind ofl) */
+};
+
 /* datapath configuration (array map, key 0) */
 struct ofl_dp_cfg {
-	__u32 nrules;
+	__u32 bank;		/* the bank in force: rules [bank * OFL_MAX_RULES, +nrules) */
 	__u32 kind;		/* OFL_KIND_XDP or OFL_KIND_TC for offloaded flows */
-	__u64 hw_rules;		/* bit i: rule i went to hardware (kind ofl) */
+	__u32 ncpus;		/* XDP queue steering: rxq N goes to CPU N % ncpus */
+	__u32 pad;
+	struct ofl_bank banks[2];
 };
+
+/* per-rule counters of what the datapath did by itself (drops, steering) */
+struct ofl_rule_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* per-connection decision (sk_storage) */
+struct ofl_sk {
+	__u32 rule;		/* matching rule + 1, 0 = none */
+	__u8 kind;
+	__u8 socktype;
+	__u8 ecn;		/* answer to BPF_SOCK_OPS_NEEDS_ECN */
+	__u8 pad;
+};
+
+/* map pins: libbpf pins them by name under <bpffs>/offload/<ifname>/ (so any loader that is given
+ * that pin path, e.g. xdp-loader --pin-path, shares them) */
+#define OFL_PIN_RULES	"ofl_rules"
+#define OFL_PIN_CFG	"ofl_cfg"
+#define OFL_PIN_FLOWS	"ofl_flows"
+#define OFL_PIN_STATS	"ofl_rule_stats"
 
 #endif

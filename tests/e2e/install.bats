@@ -49,7 +49,7 @@ in_root() { exec unshare -m --propagation private bash -c "$(in_root_script)"'; 
 	grep -qx 'modules = /usr/lib/khelp/modules' "$D/etc/khelp/khelpd.conf"
 	grep -q '^ExecStart=/usr/sbin/khelpd --config /etc/khelp/khelpd.conf' "$D/usr/lib/systemd/system/khelpd.service"
 	# no placeholder left anywhere
-	run grep -rl '@[A-Z]*@' "$D"
+	run grep -rlI '@[A-Z_]\+@' "$D"
 	[ "$status" -eq 1 ]
 	bash -n "$D/usr/share/bash-completion/completions/khelpctl"
 	# uninstall removes what install put there and nothing else

@@ -92,6 +92,13 @@ $(OUTPUT)/testmodules/%.bpf.o: tests/modules/%.bpf.c $(BPF_HDRS) $(wildcard test
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ihelpers -c $< -o $@
 
+# benchmark-only BPF objects (floors, dispatcher prototype): built by make bench
+BENCHBPF := $(addprefix $(OUTPUT)/bench/,$(patsubst bench/%.bpf.c,%.bpf.o,$(wildcard bench/*.bpf.c)))
+$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c vmlinux.h
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -201,7 +208,7 @@ $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(OUTPUT)
 _fuzz: $(FUZZ_TARGETS)
 	$(Q)bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-_bench: all
+_bench: all $(BENCHBPF)
 	$(Q)bash bench/run.sh
 
 # ---- install (PREFIX, DESTDIR); see docs/install.md ----

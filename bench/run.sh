@@ -1,15 +1,76 @@
 #!/usr/bin/env bash
-# make bench: measurements side by side in one run. Not tests: no pass/fail.
-set -u
-cd "$(dirname "$0")/.." || exit 1
+# make bench: every bench/<part>.sh side by side in one run, one report.
+# Not tests: no pass/fail, never part of make test or CI.
+#
+# The whole run holds /tmp/khelp-e2e.lock (KHELP_BENCH_LOCKED=1 tells the parts
+# not to take it again). Each part appends JSON lines to $BENCH_OUT/<part>.jsonl
+# (contract: TEAM.md, method: bench/lib.bash); a part that writes none has its
+# printed output put into the report as it is. The previous run's figures are
+# kept in $BENCH_OUT/previous/ and shown next to this run's, so two consecutive
+# runs can be compared figure by figure.
+#   QUICK=1     fewer and shorter rounds (< 3 minutes)
+#   PARTS="a b" run only these parts (bench/a.sh bench/b.sh)
+set -uo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO" || exit 1
+# shellcheck source=tests/e2e/lib.bash
+source tests/e2e/lib.bash
+# shellcheck source=bench/lib.bash
+source bench/lib.bash
+bl_lock "$@"
+
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-echo "== hook overhead =="
-bash bench/overhead.sh
-echo
-echo "== attach latency =="
-bash bench/attach.sh
-if [ -f bench/fidelity.sh ]; then
-	echo
-	echo "== congestion control fidelity =="
-	bash bench/fidelity.sh
+mkdir -p "$BENCH_OUT"
+# keep the last complete run for the run-to-run comparison
+if [ -f "$BENCH_OUT/all.json" ]; then
+	rm -rf "$BENCH_OUT/previous"
+	mkdir -p "$BENCH_OUT/previous"
+	cp "$BENCH_OUT/all.json" "$BENCH_OUT/previous/"
 fi
+rm -f "$BENCH_OUT"/*.jsonl "$BENCH_OUT"/*.log "$BENCH_OUT"/*.meta.json "$BENCH_OUT"/*.png
+
+if [ -n "${PARTS:-}" ]; then
+	parts=()
+	for p in $PARTS; do parts+=("bench/$p.sh"); done
+else
+	parts=()
+	for p in bench/*.sh; do [ "$p" = bench/run.sh ] || parts+=("$p"); done
+fi
+# parts that do not read QUICK yet get shorter settings of their own knobs
+if [ "$QUICK" = 1 ]; then
+	export FID_SECONDS="${FID_SECONDS:-2}" SIZES="${SIZES:-1 100}"
+fi
+t_start=$(date +%s)
+declare -A took rc
+for p in "${parts[@]}"; do
+	name="$(basename "$p" .sh)"
+	echo "== $name ==" >&2
+	t0=$(date +%s)
+	bash "$p" 2>&1 | tee "$BENCH_OUT/$name.log"
+	rc[$name]=${PIPESTATUS[0]}
+	took[$name]=$(($(date +%s) - t0))
+	echo "== $name: exit ${rc[$name]}, ${took[$name]} s ==" >&2
+done
+total=$(($(date +%s) - t_start))
+
+# ---- raw data: every figure of this run, with the machine --------------------------
+{
+	bl_machine | jq -c --arg total "$total" '{machine: (. + {seconds: ($total | tonumber)})}'
+	cat "$BENCH_OUT"/*.jsonl 2>/dev/null | jq -s -c '{figures: .}'
+} | jq -s 'add' >"$BENCH_OUT/all.json"
+
+bash bench/plot.bash || echo "plots failed (gnuplot)" >&2
+bash bench/report.bash "${parts[@]}" >"$BENCH_OUT/report.md"
+{
+	echo
+	echo "## Parts"
+	echo
+	echo "| part | exit | seconds |"
+	echo "|---|---|---|"
+	for p in "${parts[@]}"; do
+		name="$(basename "$p" .sh)"
+		echo "| $name | ${rc[$name]} | ${took[$name]} |"
+	done
+	echo "| **total** | | $total |"
+} >>"$BENCH_OUT/report.md"
+echo "report: $BENCH_OUT/report.md ($total s)" >&2

@@ -3,8 +3,10 @@
 # (198.18.0.0/15 only) and cgroups, all named by one id and all removed in
 # teardown, even when the test fails. Source it from a .bats file.
 
-# `run !` (a command that must fail) needs bats 1.5
-bats_require_minimum_version 1.5.0
+# `run !` (a command that must fail) needs bats 1.5 (only under bats: bench/ sources this too)
+if declare -F bats_require_minimum_version >/dev/null; then
+	bats_require_minimum_version 1.5.0
+fi
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${OUTPUT:-$REPO/.output}"

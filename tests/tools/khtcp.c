@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * khtcp: the TCP endpoint of khelp's tests and benchmarks.
- *   khtcp serve ADDR PORT            accept connections, discard what arrives (one child each)
+ *   khtcp serve ADDR PORT [--cc NAME] accept connections, discard what arrives (one child each);
+ *       --cc: the listener's congestion control, which accepted connections inherit
  *   khtcp send ADDR PORT [--seconds S] [--bytes N] [--hold S] [--cc NAME] []
  *       connect, print "local <port>" once connected, send for S seconds or N bytes,
  *       keep the connection open --hold seconds more, print "sent <bytes> <seconds> <Mbit/s>".
@@ -40,7 +41,7 @@ static int parse_addr(const char *a, const char *p, struct sockaddr_in *sin)
 	return 0;
 }
 
-static int serve(const char *a, const char *p)
+static int serve(const char *a, const char *p, const char *cc)
 {
 	struct sockaddr_in sin;
 	int one = 1, fd;
@@ -50,6 +51,10 @@ static int serve(const char *a, const char *p)
 	signal(SIGCHLD, SIG_IGN);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, strlen(cc))) {
+		fprintf(stderr, "khtcp: TCP_CONGESTION %s: %s\n", cc, strerror(errno));
+		return 1;
+	}
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, 128)) {
 		perror("khtcp: bind/listen");
 		return 1;
@@ -148,10 +153,12 @@ static int sendto_peer(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc >= 4 && !strcmp(argv[1], "serve"))
-		return serve(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "serve"))
+		return serve(argv[2], argv[3], NULL);
+	if (argc == 6 && !strcmp(argv[1], "serve") && !strcmp(argv[4], "--cc"))
+		return serve(argv[2], argv[3], argv[5]);
 	if (argc >= 4 && !strcmp(argv[1], "send"))
 		return sendto_peer(argc - 2, argv + 2);
-	fprintf(stderr, "usage: khtcp serve ADDR PORT | khtcp send ADDR PORT [--seconds S] [--bytes N] [--hold S] [--cc NAME]\n");
+	fprintf(stderr, "usage: khtcp serve ADDR PORT [--cc NAME] | khtcp send ADDR PORT [--seconds S] [--bytes N] [--hold S] [--cc NAME]\n");
 	return 2;
 }

@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Per-packet benchmark module number 8: see kt_pp.h */
+#define KT_PP_NAME kt_pp8
+#include "kt_pp.h"

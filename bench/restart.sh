@@ -24,7 +24,8 @@ CCS=(kh_newreno kh_cubic kh_vegas)
 
 now_ns() { date +%s%N; }
 active() { "$KHELPCTL" -j status 2>/dev/null | jq -r '.containers_active' 2>/dev/null; }
-# start khelpd; print ms from exec until it answers with all N containers active
+# start khelpd; MS = ms from exec until it answers with all N containers active
+# (not in a $(...) subshell: KHELPD_PID must reach the caller)
 start_timed() {
 	local t0 t1
 	t0="$(now_ns)"
@@ -36,7 +37,7 @@ start_timed() {
 		sleep 0.005
 	done
 	t1="$(now_ns)"
-	echo $(((t1 - t0) / 1000000))
+	MS=$(((t1 - t0) / 1000000))
 }
 stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%s %s %s %d", v[int((NR + 1) / 2)], v[1], v[NR], NR }'; }
 emit() {	# row metric "median min max n" note
@@ -57,11 +58,13 @@ cold=() warm=()
 for r in $(seq "$ROUNDS"); do
 	# cold: nothing pinned
 	rm -rf "$BPFFS"
-	cold+=("$(start_timed)")
+	start_timed
+	cold+=("$MS")
 	links="$(bpftool -j link show | jq length)"
 	kill -9 "$KHELPD_PID"; wait "$KHELPD_PID" 2>/dev/null || true
 	# restart after a crash: everything pinned is adopted
-	warm+=("$(start_timed)")
+	start_timed
+	warm+=("$MS")
 	[ "$(bpftool -j link show | jq length)" = "$links" ] || echo "round $r: link count changed across the restart" >&2
 	kill -9 "$KHELPD_PID"; wait "$KHELPD_PID" 2>/dev/null || true
 done

@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # Offload datapath throughput, side by side in one run: TCP into a container over veth with no
-# program on its interface ("none"), with khelp's XDP datapath (native XDP link), with khelp's TC
-# datapath (tcx), and with the same XDP program loaded by xdp-tools' xdp-loader behind the libxdp
-# dispatcher (sharing khelp's pinned maps, so it does the same per-packet work). Rounds interleave
-# the four; ratios are per round against that round's "none"; medians with min/max. Client and
-# server are pinned to different CPUs. Also the per-packet cost from kernel bpf_stats.
-#   QUICK=1: 3 rounds of 2 s; otherwise ROUNDS (7) of SECS (4) s.
-# Results: JSON lines in $BENCH_OUT/datapath.jsonl (BENCH_OUT defaults to .output/bench).
+# program on its interface ("none"), with an XDP program that only passes ("xdppass": a veth with any
+# XDP program turns off its peer's TSO, so this separates that mode change from our program's cost),
+# with khelp's XDP datapath (native XDP link), with khelp's TC datapath (tcx), and with the same XDP
+# program loaded by xdp-tools' xdp-loader behind the libxdp dispatcher (sharing khelp's pinned maps,
+# so it does the same per-packet work). Rounds interleave
+# the configurations (bench/lib.bash: one CPU for sender and receiver, rotated order, per-round
+# ratios, medians with min/max/quartiles). Also the per-packet cost from kernel bpf_stats.
+#   QUICK=1: 3 rounds of 2 s; otherwise ROUNDS (9) of SECS (3) s.
+# Results: JSON lines in $BENCH_OUT/datapath.jsonl.
 set -eu
-cd "$(dirname "$0")/.."
-if [ "${KHELP_BENCH_LOCKED:-0}" != 1 ]; then
-	export KHELP_BENCH_LOCKED=1
-	exec flock /tmp/khelp-e2e.lock bash "$0" "$@"
-fi
-. tests/e2e/lib.bash
-if [ "${QUICK:-0}" = 1 ]; then ROUNDS="${ROUNDS:-3}"; SECS="${SECS:-2}"; else ROUNDS="${ROUNDS:-7}"; SECS="${SECS:-4}"; fi
-BENCH_OUT="${BENCH_OUT:-$REPO/.output/bench}"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+# shellcheck source=tests/e2e/lib.bash
+source tests/e2e/lib.bash
+# shellcheck source=bench/lib.bash
+source bench/lib.bash
+bl_lock "$@"
+ROUNDS="${ROUNDS:-$(bl_q 9 3)}"
+SECS="${SECS:-$(bl_q 3 2)}"
+PART=datapath
 mkdir -p "$BENCH_OUT"
-JSONL="$BENCH_OUT/datapath.jsonl"
-: >"$JSONL"
+rm -f "$BENCH_OUT/$PART.jsonl"
 PORT=5201
 OBJ="$OUT/offload/ofl_dp.bpf.o"
 command -v xdp-loader >/dev/null || { echo "datapath bench: xdp-loader missing (make deps installs xdp-tools)" >&2; exit 1; }
@@ -29,6 +32,11 @@ kh_netns
 APP="$(kh_cgroup app)"
 IF="${ID}x"
 printf 'P dst port %s => offload\n' "$PORT" >"$TMP/policies/web.cop"
+# the smallest XDP program, as the baseline of the veth's XDP mode
+printf '%s\n' '#include <linux/bpf.h>' '#include <bpf/bpf_helpers.h>' \
+	'SEC("xdp") int xdp_pass(struct xdp_md *ctx) { return XDP_PASS; }' \
+	'char LICENSE[] SEC("license") = "GPL";' >"$TMP/xdp_pass.bpf.c"
+clang-19 -O2 -g --target=bpf -idirafter /usr/include/x86_64-linux-gnu -c "$TMP/xdp_pass.bpf.c" -o "$TMP/xdp_pass.bpf.o"
 
 # policy DATAPATH|none: the container with or without its [offload] section, written atomically
 policy() {
@@ -46,6 +54,10 @@ use() {
 	none)
 		policy none
 		kh_until bash -c "[ ! -e '$BPFFS/offload/$IF' ] && ! ip -n '$NS_A' link show '$IF' | grep -q xdp"
+		;;
+	xdppass)
+		use none
+		ip -n "$NS_A" link set dev "$IF" xdpdrv obj "$TMP/xdp_pass.bpf.o" sec xdp
 		;;
 	xdp)
 		policy xdp
@@ -67,69 +79,58 @@ use() {
 }
 leave() {
 	[ "$1" = libxdp ] && nsenter --net="/run/netns/$NS_A" xdp-loader unload "$IF" --all
+	[ "$1" = xdppass ] && ip -n "$NS_A" link set dev "$IF" xdpdrv off
 	return 0
 }
 
 # the XDP/TC program of this configuration: "id" of the program whose run time covers our work
 prog_of() {
 	case $1 in
-	xdp|libxdp) ip -n "$NS_A" -j -d link show "$IF" | jq -r '.[0].xdp.prog.id // empty' ;;
+	xdp|libxdp|xdppass) ip -n "$NS_A" -j -d link show "$IF" | jq -r '.[0].xdp.prog.id // empty' ;;
 	tc) bpftool -j link show pinned "$BPFFS/offload/$IF/tc_in" | jq -r .prog_id ;;
 	*) echo ;;
 	esac
 }
-stats_of() { [ -n "$1" ] && bpftool -j prog show id "$1" | jq -r '"\(.run_cnt // 0) \(.run_time_ns // 0)"' || echo "0 0"; }
 
-bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ "$APP" \
-	taskset -c 1 ip netns exec "$NS_A" "$KHTCP" serve "$ADDR_A" "$PORT" >"$TMP/server.log" 2>&1 &
-PIDS+=("$!")
+bl_bg "$APP" "$NS_A" "$TMP/server.log" "$KHTCP" serve "$ADDR_A" "$PORT"
 kh_until grep -q listening "$TMP/server.log"
 policy none
 kh_start
 
-CONFIGS="none xdp tc libxdp"
-declare -A mbit ns
+CONFIGS=(none xdppass xdp tc libxdp)
 for r in $(seq "$ROUNDS"); do
-	for cfg in $CONFIGS; do
+	for cfg in $(bl_order "$r" "${CONFIGS[@]}"); do
 		use "$cfg"
 		id="$(prog_of "$cfg")"
-		read -r c0 t0 <<<"$(stats_of "$id")"
-		taskset -c 0 ip netns exec "$NS_B" "$KHTCP" send "$ADDR_A" "$PORT" --seconds "$SECS" >"$TMP/$cfg.$r" 2>&1
-		read -r c1 t1 <<<"$(stats_of "$id")"
-		m="$(awk '$1 == "sent" { print $4 }' "$TMP/$cfg.$r")"
-		mbit[$cfg.$r]="$m"
-		[ $((c1 - c0)) -gt 0 ] && ns[$cfg.$r]="$(echo "($t1 - $t0) / ($c1 - $c0)" | bc -l)"
-		printf '# round %d %-7s %10.1f Mbit/s %s\n' "$r" "$cfg" "$m" "${ns[$cfg.$r]:+$(printf '%.1f ns/pkt' "${ns[$cfg.$r]}")}"
+		read -r t0 c0 <<<"$( [ -n "$id" ] && bl_prog_stats "$id" || echo "0 0")"
+		bl_exec - "$NS_B" "$KHTCP" send "$ADDR_A" "$PORT" --seconds "$SECS" >"$TMP/$cfg.$r" 2>&1
+		read -r t1 c1 <<<"$( [ -n "$id" ] && bl_prog_stats "$id" || echo "0 0")"
+		awk '$1 == "sent" { print $4 }' "$TMP/$cfg.$r" >>"$TMP/mbit.$cfg"
+		if [ $((c1 - c0)) -gt 0 ]; then
+			echo "($t1 - $t0) / ($c1 - $c0)" | bc -l >>"$TMP/ns.$cfg"
+		fi
+		printf '# round %d %-7s %10.1f Mbit/s\n' "$r" "$cfg" "$(tail -n1 "$TMP/mbit.$cfg")" >&2
 		leave "$cfg"
 	done
 done
 
-# median min max n of the numbers on stdin
-stats() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.4f %.4f %.4f %d\n", m, v[1], v[NR], NR }'; }
-emit() {	# table row metric unit note < numbers
-	local s
-	s="$(stats)" || return 0
-	read -r med min max n <<<"$s"
-	jq -nc --arg t "$1" --arg r "$2" --arg m "$3" --arg u "$4" --arg note "$5" \
-		--argjson med "$med" --argjson min "$min" --argjson max "$max" --argjson n "$n" \
-		'{table: $t, row: $r, metric: $m, median: $med, min: $min, max: $max, n: $n, unit: $u, note: $note}' >>"$JSONL"
-	printf '%-8s %-18s %10.3f %10.3f %10.3f %3d %s\n' "$2" "$3" "$med" "$min" "$max" "$n" "$4"
-}
-
-echo
-echo "Offload datapath: TCP into the container over veth, ${SECS}s x $ROUNDS interleaved rounds; ratio = config / none of the same round"
-printf '%-8s %-18s %10s %10s %10s %3s %s\n' config metric median min max n unit
-for cfg in $CONFIGS; do
-	for r in $(seq "$ROUNDS"); do echo "${mbit[$cfg.$r]}"; done |
-		emit "offload datapath" "$cfg" "throughput" "Mbit/s" "TCP over veth into the container, client and server on separate CPUs"
+T="offload datapath"
+vals() { cat "$1" 2>/dev/null; }
+echo "Offload datapath: TCP into the container over veth, ${SECS}s x $ROUNDS rotated rounds, sender and receiver on CPU $BENCH_CPU" >&2
+for cfg in "${CONFIGS[@]}"; do
+	bl_emit "$PART" "$T" "$cfg" "throughput" "Mbit/s" "TCP over veth into the container" $(vals "$TMP/mbit.$cfg")
 done
-for cfg in xdp tc libxdp; do
-	for r in $(seq "$ROUNDS"); do echo "${mbit[$cfg.$r]} ${mbit[none.$r]}" | awk '$2 > 0 { print $1 / $2 }'; done |
-		emit "offload datapath" "$cfg" "throughput ratio" "x" "vs no program on the interface, same round"
+for cfg in xdppass xdp tc libxdp; do
+	bl_emit "$PART" "$T" "$cfg" "throughput ratio" "x" "vs no program on the interface, same round" \
+		$(bl_ratios "$TMP/mbit.$cfg" "$TMP/mbit.none")
 done
-for r in $(seq "$ROUNDS"); do echo "${mbit[xdp.$r]} ${mbit[libxdp.$r]}" | awk '$2 > 0 { print $1 / $2 }'; done |
-	emit "offload datapath" "xdp vs libxdp" "throughput ratio" "x" "khelp XDP link vs the same program behind the libxdp dispatcher, same round"
-for cfg in xdp tc libxdp; do
-	for r in $(seq "$ROUNDS"); do [ -n "${ns[$cfg.$r]:-}" ] && echo "${ns[$cfg.$r]}"; done |
-		emit "offload datapath" "$cfg" "cost per packet" "ns" "kernel bpf_stats of the attached program (libxdp: its dispatcher, which runs ours)"
+for cfg in xdp libxdp; do
+	bl_emit "$PART" "$T" "$cfg vs xdppass" "throughput ratio" "x" \
+		"vs an XDP_PASS program (same veth XDP mode: peer TSO off), same round" $(bl_ratios "$TMP/mbit.$cfg" "$TMP/mbit.xdppass")
+done
+bl_emit "$PART" "$T" "xdp vs libxdp" "throughput ratio" "x" \
+	"khelp's XDP link vs the same program behind the libxdp dispatcher, same round" $(bl_ratios "$TMP/mbit.xdp" "$TMP/mbit.libxdp")
+for cfg in xdppass xdp tc libxdp; do
+	bl_emit "$PART" "$T" "$cfg" "cost per packet" "ns" \
+		"bpf_stats of the attached program (libxdp: its dispatcher, which runs ours)" $(vals "$TMP/ns.$cfg")
 done

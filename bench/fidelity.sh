@@ -115,5 +115,5 @@ echo
 echo
 # the attempts fid_flow_clean discarded, and a kept flow that was still hit
 awk '$1 ~ /~/ || $NF > 0 { hit = hit sprintf(" %s(%s ACKs)", $1, $NF) }
-	END { if (hit) print "flows with ssthresh > TCP_INFINITE_SSTHRESH (kernel bug; ~N = discarded attempt):" hit
+	END { if (hit) print "flows with ssthresh > TCP_INFINITE_SSTHRESH (this machine\047s kernel skipped ssthresh(); ~N = discarded attempt):" hit
 	      else print "no flow saw ssthresh > TCP_INFINITE_SSTHRESH" }' "$FID_RESULTS"

@@ -4,7 +4,9 @@
 #   throughput.png   Mbit/s per configuration, median with min..max
 #   latency.png      sockperf p50/p99 per configuration
 #   callback.png     ns per callback (bpf_stats) per configuration
-#   attach.png       drop-to-active latency vs containers (when the control part ran)
+#   attach.png       drop-to-active latency vs containers, from any figure whose metric matches
+#                    /drop.to.active/ and whose row names the container count, e.g.
+#                    {"table":"control plane","row":"1000 containers","metric":"drop-to-active","unit":"ms",...}
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_OUT="${BENCH_OUT:-$REPO/.output/bench}"

@@ -106,8 +106,26 @@ static __always_inline int khcc_fbsd_slow_start(const struct tcp_sock *tp)
 	return tp->snd_cwnd <= tp->snd_ssthresh;
 }
 
-/* FreeBSD's CCF_CWND_LIMITED. */
+/*
+ * FreeBSD's CCF_CWND_LIMITED: tcp_input sets it when snd_cwnd <= snd_wnd,
+ * i.e. the congestion window, not the peer's receive window, is the smaller
+ * limit. It says nothing about the application: an application-limited
+ * sender keeps growing cwnd up to the peer's window, as on FreeBSD. (Linux's
+ * is_cwnd_limited, which stops that, is not FreeBSD's meaning.)
+ */
 static __always_inline int khcc_cwnd_limited(const struct sock *sk)
+{
+	const struct tcp_sock *tp = khcc_tp(sk);
+
+	return (__u64)tp->snd_cwnd * khcc_mss(tp) <= tp->snd_wnd;
+}
+
+/*
+ * Linux's idea of cwnd-limited (tcp_is_cwnd_limited()): kh_chd and kh_cdg
+ * use it where FreeBSD's CHD and CDG skip CCF_CWND_LIMITED altogether
+ * (docs/cc.md, Deviations).
+ */
+static __always_inline int khcc_linux_cwnd_limited(const struct sock *sk)
 {
 	const struct tcp_sock *tp = khcc_tp(sk);
 
@@ -150,13 +168,34 @@ static __always_inline __u32 khcc_newreno_cwin(__u32 cwnd, __u32 beta)
 	return khcc_max(w, 2U);
 }
 
-/* CC_RTO: ssthresh = max(min(snd_wnd, cwnd) / 2 / mss, 2). */
-static __always_inline __u32 khcc_rto_ssthresh(const struct tcp_sock *tp)
+/*
+ * FreeBSD's pipe at an RTO (tcp_compute_pipe(), or snd_max - snd_fack +
+ * the SACK retransmissions), in packets. Linux has already marked every
+ * un-SACKed segment lost when the CC hears of the timeout
+ * (tcp_timeout_mark_lost() runs before ssthresh() and CA_EVENT_LOSS), so
+ * khcc_in_flight() is 0 there: count what was outstanding and not SACKed.
+ */
+static __always_inline __u32 khcc_rto_pipe(const struct tcp_sock *tp)
+{
+	return tp->packets_out > tp->sacked_out ? tp->packets_out - tp->sacked_out : 0;
+}
+
+/*
+ * CC_RTO (first timeout): ssthresh = max(min(snd_wnd, pipe) * beta / 100 / mss, 2).
+ * FreeBSD's newreno uses its beta; the other modules use cc.c's rule, which
+ * halves (beta 50).
+ */
+static __always_inline __u32 khcc_rto_ssthresh_beta(const struct tcp_sock *tp, __u32 beta)
 {
 	__u32 wnd = tp->snd_wnd / khcc_mss(tp);
-	__u32 w = khcc_min(wnd, tp->snd_cwnd) / 2;
+	__u64 w = (__u64)khcc_min(wnd, khcc_rto_pipe(tp)) * beta / 100;
 
-	return khcc_max(w, 2U);
+	return w < 2 ? 2 : (__u32)w;
+}
+
+static __always_inline __u32 khcc_rto_ssthresh(const struct tcp_sock *tp)
+{
+	return khcc_rto_ssthresh_beta(tp, 50);
 }
 
 /*

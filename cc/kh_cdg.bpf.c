@@ -383,8 +383,8 @@ void BPF_PROG(kh_cdg_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 		khcc_newreno_increase(sk, acked);
 		return;
 	}
-	/* FreeBSD's CDG skips the CCF_CWND_LIMITED test; Linux needs it. */
-	if ((ca->flags & CDG_CONGESTION_ACK) || !khcc_cwnd_limited(sk))
+	/* FreeBSD's CDG skips CCF_CWND_LIMITED; Linux's test keeps an idle window from growing. */
+	if ((ca->flags & CDG_CONGESTION_ACK) || !khcc_linux_cwnd_limited(sk))
 		return;
 	d = cdg_data(sk);
 	if (!d)

@@ -184,8 +184,8 @@ void BPF_PROG(kh_chd_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 	struct tcp_sock *tp = khcc_tp(sk);
 	__u32 incr = 0;
 
-	/* FreeBSD's CHD skips the CCF_CWND_LIMITED test; Linux needs it. */
-	if ((ca->flags & CHD_BACKOFF_ACK) || !khcc_cwnd_limited(sk))
+	/* FreeBSD's CHD skips CCF_CWND_LIMITED; Linux's test keeps an idle window from growing. */
+	if ((ca->flags & CHD_BACKOFF_ACK) || !khcc_linux_cwnd_limited(sk))
 		return;
 	if (khcc_fbsd_slow_start(tp)) {
 		incr = acked;

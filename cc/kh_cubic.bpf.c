@@ -26,7 +26,14 @@
 #define CUBIC_FC_FACTOR		217	/* (1 + beta) / 2 << CUBIC_SHIFT */
 #define CUBIC_MIN_RTT_SAMPLES	8	/* don't trust srtt before this many samples */
 #define CUBED_ROOT_MAX_ULONG	448845	/* cbrt(2^63 / C) */
-#define CUBIC_INT_MAX		0x7fffffffULL
+/*
+ * Windows are bytes in 64 bits: FreeBSD's u_int snd_cwnd saturates at
+ * INT_MAX bytes (1.48M packets of 1448 B), Linux's snd_cwnd (packets) does
+ * not; the cap is snd_cwnd_clamp. CUBIC_WND_MAX stands for "more than any
+ * cwnd" (2^32 packets of 64 KiB).
+ */
+#define CUBIC_WND_MAX		(1ULL << 48)
+#define CUBIC_USECS_MAX		0x7fffffffULL	/* FreeBSD's int usecs_since_epoch */
 #define USEC_PER_SEC		1000000ULL
 
 /* flags (FreeBSD CUBICFLAG_*) */
@@ -39,8 +46,8 @@
 struct kh_cubic {
 	__u64 t_epoch;		/* us, start of the current congestion avoidance epoch */
 	__u64 sum_rtt_usecs;	/* sum of srtt samples in this epoch */
+	__u64 W_max;		/* bytes: cwnd before the last reduction */
 	__u32 K;		/* seconds << CUBIC_SHIFT */
-	__u32 W_max;		/* bytes: cwnd before the last reduction */
 	__u32 flags;
 	__u32 min_rtt_usecs;	/* 0 = not measured yet */
 	__u32 mean_rtt_usecs;	/* mean rtt between congestion epochs */
@@ -49,8 +56,8 @@ struct kh_cubic {
 	/* state before the last cong_signal: RTO override and undo (CC_RTO_ERR) */
 	__u32 undo_flags;
 	__u64 undo_t_epoch;
+	__u64 undo_W_max;
 	__u32 undo_K;
-	__u32 undo_W_max;
 };
 KHCC_PRIV_FITS(struct kh_cubic);
 
@@ -64,7 +71,7 @@ static __always_inline struct kh_cubic *cubic_ca(struct sock *sk)
  * s to [1/8, 1) and a polynomial (Apple Technical Report #KT-32), as
  * FreeBSD's cubic_k().
  */
-static __always_inline __u32 cubic_k(__u32 wmax_pkts)
+static __always_inline __u32 cubic_k(__u64 wmax_pkts)
 {
 	__u64 s, K;
 	__u32 p = 0;
@@ -80,7 +87,7 @@ static __always_inline __u32 cubic_k(__u32 wmax_pkts)
 }
 
 /* W_cubic in bytes for t usecs into the epoch (FreeBSD cubic_cwnd()). */
-static __always_inline __u64 cubic_cwnd(__u64 usecs, __u32 wmax, __u32 smss, __u32 K)
+static __always_inline __u64 cubic_cwnd(__u64 usecs, __u64 wmax, __u32 smss, __u32 K)
 {
 	__u64 a = usecs << CUBIC_SHIFT, b = (__u64)K * USEC_PER_SEC, d;
 	int neg = a < b;
@@ -88,18 +95,18 @@ static __always_inline __u64 cubic_cwnd(__u64 usecs, __u32 wmax, __u32 smss, __u
 	/* t - K, seconds << CUBIC_SHIFT */
 	d = (neg ? b - a : a - b) / USEC_PER_SEC;
 	if (d > CUBED_ROOT_MAX_ULONG)
-		return neg ? 0 : CUBIC_INT_MAX;
+		return neg ? 0 : CUBIC_WND_MAX;
 	d = d * d * d;
 	/* C (t - K)^3, back from 4 x CUBIC_SHIFT, in bytes */
 	d = ((d * CUBIC_C_FACTOR) >> CUBIC_SHIFT_4) * smss;
 	if (neg)
 		return d >= wmax ? 0 : wmax - d;
 	d += wmax;
-	return d > CUBIC_INT_MAX ? CUBIC_INT_MAX : d;
+	return d > CUBIC_WND_MAX ? CUBIC_WND_MAX : d;
 }
 
 /* TCP-friendly window W_est in bytes (FreeBSD tf_cwnd()). */
-static __always_inline __u64 cubic_tf_cwnd(__u64 usecs, __u32 rtt_usecs, __u32 wmax, __u32 smss)
+static __always_inline __u64 cubic_tf_cwnd(__u64 usecs, __u32 rtt_usecs, __u64 wmax, __u32 smss)
 {
 	__u64 w;
 
@@ -108,19 +115,19 @@ static __always_inline __u64 cubic_tf_cwnd(__u64 usecs, __u32 rtt_usecs, __u32 w
 	w = ((__u64)wmax * CUBIC_BETA +
 	     ((THREE_X_PT3 * usecs * smss) << CUBIC_SHIFT) / (TWO_SUB_PT3 * (__u64)rtt_usecs))
 	    >> CUBIC_SHIFT;
-	return w > CUBIC_INT_MAX ? CUBIC_INT_MAX : w;
+	return w > CUBIC_WND_MAX ? CUBIC_WND_MAX : w;
 }
 
-static __always_inline __u32 cubic_bytes(const struct tcp_sock *tp, __u32 pkts)
+static __always_inline __u64 cubic_bytes(const struct tcp_sock *tp, __u32 pkts)
 {
-	__u64 b = (__u64)pkts * khcc_mss(tp);
-
-	return b > CUBIC_INT_MAX ? CUBIC_INT_MAX : (__u32)b;
+	return (__u64)pkts * khcc_mss(tp);
 }
 
 static __always_inline void cubic_set_cwnd_bytes(struct tcp_sock *tp, __u64 bytes)
 {
-	khcc_set_cwnd(tp, (__u32)(bytes / khcc_mss(tp)));
+	__u64 pkts = bytes / khcc_mss(tp);
+
+	khcc_set_cwnd(tp, pkts > 0xffffffffULL ? 0xffffffffU : (__u32)pkts);
 }
 
 SEC("struct_ops")
@@ -185,8 +192,8 @@ void BPF_PROG(kh_cubic_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 {
 	struct kh_cubic *ca = cubic_ca(sk);
 	struct tcp_sock *tp = khcc_tp(sk);
-	__u32 mss = khcc_mss(tp), cw;
-	__u64 now = khcc_now_us(tp), usecs, W_est, W_cubic;
+	__u32 mss = khcc_mss(tp);
+	__u64 now = khcc_now_us(tp), usecs, W_est, W_cubic, cw;
 
 	if (!khcc_cwnd_limited(sk))
 		return;
@@ -199,9 +206,14 @@ void BPF_PROG(kh_cubic_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 	}
 
 	if ((ca->flags & CUBICFLAG_RTO_EVENT) && (ca->flags & CUBICFLAG_IN_SLOWSTART)) {
-		/* RFC 8312 4.7: first avoidance after an RTO starts a new curve here. */
+		/*
+		 * RFC 8312 4.7: the first avoidance after an RTO starts a new
+		 * curve here, and a new epoch: the epoch of before the timeout
+		 * (ssthresh() set it, the RTO undid that) would put t at its age.
+		 */
 		ca->flags &= ~(CUBICFLAG_RTO_EVENT | CUBICFLAG_IN_SLOWSTART);
 		ca->W_max = cubic_bytes(tp, tp->snd_cwnd);
+		ca->t_epoch = now;
 		ca->K = 0;
 	} else if (ca->flags & (CUBICFLAG_IN_SLOWSTART | CUBICFLAG_IN_APPLIMIT)) {
 		ca->flags &= ~(CUBICFLAG_IN_SLOWSTART | CUBICFLAG_IN_APPLIMIT);
@@ -210,8 +222,8 @@ void BPF_PROG(kh_cubic_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 	}
 
 	usecs = now > ca->t_epoch ? now - ca->t_epoch : 0;
-	if (usecs > CUBIC_INT_MAX)
-		usecs = CUBIC_INT_MAX;
+	if (usecs > CUBIC_USECS_MAX)
+		usecs = CUBIC_USECS_MAX;
 
 	/* The mean RTT reflects the I-D better than min RTT (FreeBSD's note). */
 	W_est = cubic_tf_cwnd(usecs, ca->mean_rtt_usecs, ca->W_max, mss);
@@ -257,27 +269,29 @@ __u32 BPF_PROG(kh_cubic_ssthresh, struct sock *sk)
 {
 	struct kh_cubic *ca = cubic_ca(sk);
 	struct tcp_sock *tp = khcc_tp(sk);
-	__u32 mss = khcc_mss(tp), cwnd, ssthresh;
+	__u32 mss = khcc_mss(tp);
+	__u64 cwnd, ssthresh;
 
 	cubic_save_undo(ca);
 
 	cwnd = cubic_bytes(tp, tp->snd_cwnd);
 	/* Fast convergence. */
 	if (cwnd < ca->W_max)
-		cwnd = (__u32)(((__u64)cwnd * CUBIC_FC_FACTOR) >> CUBIC_SHIFT);
+		cwnd = (cwnd * CUBIC_FC_FACTOR) >> CUBIC_SHIFT;
 	ca->W_max = cwnd;
 	if (!(ca->flags & CUBICFLAG_CONG_EVENT)) {
 		/* First congestion event: halve, and W_max = beta cwnd. */
 		ssthresh = cwnd >> 1;
-		ca->W_max = (__u32)(((__u64)cwnd * CUBIC_BETA) >> CUBIC_SHIFT);
+		ca->W_max = (cwnd * CUBIC_BETA) >> CUBIC_SHIFT;
 	} else {
-		ssthresh = (__u32)(((__u64)cwnd * CUBIC_BETA) >> CUBIC_SHIFT);
+		ssthresh = (cwnd * CUBIC_BETA) >> CUBIC_SHIFT;
 	}
 	ca->flags |= CUBICFLAG_CONG_EVENT;
 	ca->t_epoch = khcc_now_us(tp);
 	ca->K = cubic_k(ca->W_max / mss);
 
-	return khcc_max(ssthresh / mss, 2U);
+	ssthresh /= mss;
+	return ssthresh < 2 ? 2 : ssthresh > 0xffffffffULL ? 0xffffffffU : (__u32)ssthresh;
 }
 
 /* cubic_post_recovery(): leaving fast recovery. */
@@ -292,7 +306,7 @@ static __always_inline void cubic_post_recovery(struct sock *sk, struct kh_cubic
 			/* RFC 6582: don't collapse to 1 MSS, don't burst. */
 			khcc_set_cwnd(tp, khcc_max(pipe, 1U) + 1);
 		} else {
-			__u64 w = ((__u64)ca->W_max * CUBIC_BETA) >> CUBIC_SHIFT;
+			__u64 w = (ca->W_max * CUBIC_BETA) >> CUBIC_SHIFT;
 
 			cubic_set_cwnd_bytes(tp, khcc_max(w, 2ULL * mss));
 		}
@@ -320,8 +334,7 @@ void BPF_PROG(kh_cubic_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 		cubic_restore_undo(ca);
 		if (!BPF_CORE_READ(khcc_icsk(sk), icsk_retransmits)) {
 			/* First RTO: remember the state (ssthresh saved it). */
-			pipe = tp->packets_out > tp->sacked_out ?
-			       tp->packets_out - tp->sacked_out : 0;
+			pipe = khcc_rto_pipe(tp);
 			wnd = tp->snd_wnd / mss;
 			ss = ((__u64)khcc_min(wnd, pipe) * CUBIC_BETA) >> CUBIC_SHIFT;
 			tp->snd_ssthresh = khcc_max((__u32)ss, 2U);
@@ -336,7 +349,7 @@ void BPF_PROG(kh_cubic_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 		break;
 	case CA_EVENT_CWND_RESTART: {
 		/* cubic_after_idle() */
-		__u32 cw = cubic_bytes(tp, tp->snd_cwnd);
+		__u64 cw = cubic_bytes(tp, tp->snd_cwnd);
 
 		ca->W_max = khcc_max(ca->W_max, cw);
 		ca->K = cubic_k(ca->W_max / mss);

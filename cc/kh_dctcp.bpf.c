@@ -43,6 +43,7 @@ struct kh_dctcp {
 	__u32 saved_save_sndnxt;
 	__u32 saved_old_delivered;
 	__u32 saved_old_delivered_ce;
+	__u32 prior_rcv_nxt;		/* receiver: rcv_nxt when the CE state was last seen */
 };
 KHCC_PRIV_FITS(struct kh_dctcp);
 
@@ -76,6 +77,7 @@ void BPF_PROG(kh_dctcp_init, struct sock *sk)
 	ca->shift_g = khcc_min((__u32)khelp_cc_param(cfg, shift_g), (__u32)DCTCP_ALPHA_SHIFT);
 	ca->slowstart = khelp_cc_param(cfg, slowstart);
 	ca->alpha = ca->init_alpha;
+	ca->prior_rcv_nxt = tp->rcv_nxt;
 	dctcp_reset_window(ca, tp);
 }
 
@@ -169,22 +171,41 @@ void BPF_PROG(kh_dctcp_set_state, struct sock *sk, __u8 new_state)
 		tp->snd_ssthresh = khcc_max(ca->cwnd_prev / 2, 2U);
 }
 
-/* Receiver: echo the CE state exactly; ACK a change of state at once. */
+/* The ECE the receiver's next ACK carries. */
+static __always_inline void dctcp_ece_set(struct tcp_sock *tp, int ce)
+{
+	if (ce)
+		tp->ecn_flags |= KHCC_TCP_ECN_DEMAND_CWR;
+	else
+		tp->ecn_flags &= ~KHCC_TCP_ECN_DEMAND_CWR;
+}
+
+/*
+ * Receiver: echo the CE state exactly; ACK a change of state at once. If an
+ * ACK was being delayed, send it first with the old state, for the data
+ * up to prior_rcv_nxt that had that state (Linux's dctcp_ece_ack_update()).
+ * FreeBSD ACKs at once too but with the new state, and corrects for it at
+ * the sender (ece_prev: one MSS of that ACK counted in the other state).
+ */
 static __always_inline void dctcp_ce_state(struct sock *sk, struct kh_dctcp *ca, int ce)
 {
 	struct inet_connection_sock *icsk = khcc_icsk(sk);
 	struct tcp_sock *tp = khcc_tp(sk);
 	int prev = !!(ca->flags & DCTCP_CE_PREV);
 
-	if (prev != ce && (icsk->icsk_ack.pending & ICSK_ACK_TIMER))
+	if (prev != ce) {
+		if (icsk->icsk_ack.pending & ICSK_ACK_TIMER) {
+			dctcp_ece_set(tp, prev);
+			bpf_tcp_send_ack(tp, ca->prior_rcv_nxt);
+		}
 		icsk->icsk_ack.pending |= ICSK_ACK_NOW;
-	if (ce) {
-		ca->flags |= DCTCP_CE_PREV;
-		tp->ecn_flags |= KHCC_TCP_ECN_DEMAND_CWR;
-	} else {
-		ca->flags &= ~DCTCP_CE_PREV;
-		tp->ecn_flags &= ~KHCC_TCP_ECN_DEMAND_CWR;
 	}
+	ca->prior_rcv_nxt = tp->rcv_nxt;
+	if (ce)
+		ca->flags |= DCTCP_CE_PREV;
+	else
+		ca->flags &= ~DCTCP_CE_PREV;
+	dctcp_ece_set(tp, ce);
 }
 
 SEC("struct_ops")

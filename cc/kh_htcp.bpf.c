@@ -130,7 +130,7 @@ static __always_inline void htcp_recalc_alpha(struct kh_htcp *ca, const struct t
 
 	/* Adaptive backoff fairness: 2 (1 - beta) alpha_raw. */
 	if (ca->flags & HTCP_F_ADAPTIVE)
-		alpha = khcc_max(1U, (2 * ((1U << HTCP_SHIFT) - ca->beta) * alpha) >> HTCP_SHIFT);
+		alpha = (__u32)khcc_max(1ULL, (2ULL * ((1U << HTCP_SHIFT) - ca->beta) * alpha) >> HTCP_SHIFT);
 
 	/* RTT scaling: (RTT / RTT_ref) alpha. */
 	if (ca->flags & HTCP_F_RTT_SCALING) {
@@ -224,7 +224,7 @@ __u32 BPF_PROG(kh_htcp_ssthresh, struct sock *sk)
 		ca->maxrtt = ca->minrtt + (ca->maxrtt - ca->minrtt) * 95 / 100;
 	/* htcp_ssthresh_update(): the first event halves, later ones use beta. */
 	if (tp->snd_ssthresh >= KHCC_TCP_INFINITE_SSTHRESH) {
-		ss = (tp->snd_cwnd * HTCP_MINBETA) >> HTCP_SHIFT;
+		ss = (__u32)(((__u64)tp->snd_cwnd * HTCP_MINBETA) >> HTCP_SHIFT);
 	} else {
 		htcp_recalc_beta(ca);
 		ss = (__u32)(((__u64)tp->snd_cwnd * ca->beta) >> HTCP_SHIFT);
@@ -255,7 +255,7 @@ void BPF_PROG(kh_htcp_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 			if (pipe < tp->snd_ssthresh)
 				khcc_set_cwnd(tp, khcc_max(pipe, 1U) + 1);
 			else
-				khcc_set_cwnd(tp, khcc_max(1U, (ca->beta * ca->prev_cwnd) >> HTCP_SHIFT));
+				khcc_set_cwnd(tp, (__u32)khcc_max(1ULL, ((__u64)ca->beta * ca->prev_cwnd) >> HTCP_SHIFT));
 		}
 		break;
 	default:

@@ -19,7 +19,6 @@
 	P(abe,				KHELP_PARAM_BOOL, 0, 0, 1)		\
 	P(abe_frlossreduce,		KHELP_PARAM_BOOL, 0, 0, 1)		\
 	P(hystart,			KHELP_PARAM_UINT, 0, 0, 3)		\
-	P(hystart_lowcwnd,		KHELP_PARAM_UINT, 16, 1, 1000000)	\
 	P(hystart_minrtt_thresh,	KHELP_PARAM_UINT, 4000, 1, 10000000)	\
 	P(hystart_maxrtt_thresh,	KHELP_PARAM_UINT, 16000, 1, 10000000)	\
 	P(hystart_n_rttsamples,		KHELP_PARAM_UINT, 8, 1, 1000000)	\
@@ -44,7 +43,6 @@ struct kh_newreno {
 	__u8 abe_frlossreduce;
 	__u8 hystart;			/* 0 off, 1 allowed, 2 can shrink cwnd, 3 cons. ssthresh */
 	__u8 pad[3];
-	__u32 hs_lowcwnd;		/* packets */
 	__u32 hs_minrtt_thresh;		/* us */
 	__u32 hs_maxrtt_thresh;		/* us */
 	__u32 hs_n_rttsamples;
@@ -85,7 +83,6 @@ void BPF_PROG(kh_newreno_init, struct sock *sk)
 	ca->abe = khelp_cc_param(cfg, abe);
 	ca->abe_frlossreduce = khelp_cc_param(cfg, abe_frlossreduce);
 	ca->hystart = khelp_cc_param(cfg, hystart);
-	ca->hs_lowcwnd = khelp_cc_param(cfg, hystart_lowcwnd);
 	ca->hs_minrtt_thresh = khelp_cc_param(cfg, hystart_minrtt_thresh);
 	ca->hs_maxrtt_thresh = khelp_cc_param(cfg, hystart_maxrtt_thresh);
 	ca->hs_n_rttsamples = khelp_cc_param(cfg, hystart_n_rttsamples);
@@ -185,7 +182,7 @@ static __always_inline void nr_hystart_check(struct kh_newreno *ca, __u32 cwnd)
 	if (!ca->hystart || (ca->flags & (NR_HYSTART_ENABLED | NR_HYSTART_IN_CSS)) !=
 	    NR_HYSTART_ENABLED)
 		return;
-	if (ca->css_rttsample_count < ca->hs_n_rttsamples || cwnd <= ca->hs_lowcwnd)
+	if (ca->css_rttsample_count < ca->hs_n_rttsamples)
 		return;
 	/* No last round yet: RFC 9406 needs lastRoundMinRTT != infinity. */
 	if (ca->css_lastround_minrtt == NR_RTT_INF ||
@@ -212,9 +209,9 @@ void BPF_PROG(kh_newreno_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 	struct tcp_sock *tp = khcc_tp(sk);
 
 	if (ca->flags & NR_IDLE_RESTART) {
-		/* newreno_after_idle(): re-enable HyStart++ once cwnd is low. */
+		/* newreno_after_idle(): re-enable HyStart++ after an idle period. */
 		ca->flags &= ~NR_IDLE_RESTART;
-		if (!(ca->flags & NR_HYSTART_ENABLED) && tp->snd_cwnd <= ca->hs_lowcwnd) {
+		if (!(ca->flags & NR_HYSTART_ENABLED)) {
 			ca->flags &= ~NR_HYSTART_IN_CSS;
 			ca->flags |= NR_HYSTART_ENABLED;
 		}
@@ -284,9 +281,16 @@ void BPF_PROG(kh_newreno_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 {
 	struct kh_newreno *ca = nr_ca(sk);
 
-	if (ev == CA_EVENT_LOSS)	/* CC_RTO: the ssthresh() just made was for an RTO */
+	if (ev == CA_EVENT_LOSS) {
+		/*
+		 * CC_RTO: the ssthresh() just made was for an RTO. FreeBSD's
+		 * newreno applies its beta to the flight: max(2, min(wnd, pipe) * beta / 100).
+		 */
 		ca->flags = ca->saved_flags & ~NR_ECE;
-	else if (ev == CA_EVENT_CWND_RESTART)
+		khcc_tp(sk)->snd_ssthresh = khcc_rto_ssthresh_beta(khcc_tp(sk), ca->beta);
+		return;
+	}
+	if (ev == CA_EVENT_CWND_RESTART)
 		ca->flags |= NR_IDLE_RESTART;
 	khcc_newreno_cwnd_event(sk, ev);
 }

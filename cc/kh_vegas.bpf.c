@@ -27,6 +27,7 @@ struct kh_vegas {
 	__u32 alpha;		/* packets ("buffers") */
 	__u32 beta;		/* packets */
 	__u32 slow_start_toggle;
+	__u32 saved_toggle;		/* before the last ssthresh() (an RTO puts it back) */
 	__u32 measurements;	/* rate decisions taken (diagnostics) */
 };
 KHCC_PRIV_FITS(struct kh_vegas);
@@ -108,16 +109,23 @@ void BPF_PROG(kh_vegas_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 SEC("struct_ops")
 __u32 BPF_PROG(kh_vegas_ssthresh, struct sock *sk)
 {
-	vegas_ca(sk)->slow_start_toggle = 0;
+	struct kh_vegas *ca = vegas_ca(sk);
+
+	ca->saved_toggle = ca->slow_start_toggle;
+	ca->slow_start_toggle = 0;
 	return khcc_newreno_cwin(khcc_tp(sk)->snd_cwnd, VEGAS_NEWRENO_BETA);
 }
 
 SEC("struct_ops")
 void BPF_PROG(kh_vegas_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 {
-	/* RTO: cwnd restarts below ssthresh, so slow start is on. */
+	/*
+	 * RTO: FreeBSD's vegas clears the toggle only for a signal that leaves
+	 * it in recovery (NDUPACK, ECN), not for CC_RTO: put back what the
+	 * ssthresh() of this timeout cleared.
+	 */
 	if (ev == CA_EVENT_LOSS)
-		vegas_ca(sk)->slow_start_toggle = 1;
+		vegas_ca(sk)->slow_start_toggle = vegas_ca(sk)->saved_toggle;
 	khcc_newreno_cwnd_event(sk, ev);
 }
 

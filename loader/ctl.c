@@ -33,6 +33,9 @@ char *ctl__read_all(int fd, size_t max, size_t *len)
 		r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
+		/* a peer that closed without reading all we sent resets: what came is all */
+		if (r < 0 && errno == ECONNRESET && n)
+			break;
 		if (r < 0) {
 			free(buf);
 			return NULL;
@@ -54,7 +57,11 @@ char *ctl__read_all(int fd, size_t max, size_t *len)
 int ctl__write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
-		ssize_t w = write(fd, buf, len);
+		/* no SIGPIPE: a peer that went away is an error to report */
+		ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == ENOTSOCK)
+			w = write(fd, buf, len);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -73,7 +80,7 @@ json_object *ctl__call(const char *socket_path, json_object *req, char *err, siz
 	json_object *resp;
 	size_t len;
 	char *buf;
-	int fd;
+	int fd, ret;
 
 	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", socket_path);
@@ -89,8 +96,12 @@ json_object *ctl__call(const char *socket_path, json_object *req, char *err, siz
 		return NULL;
 	}
 	txt = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	if (ctl__write_all(fd, txt, strlen(txt)) || ctl__write_all(fd, "\n", 1)) {
-		snprintf(err, errlen, "cannot send to khelpd: %s", strerror(errno));
+	ret = ctl__write_all(fd, txt, strlen(txt));
+	if (!ret)
+		ret = ctl__write_all(fd, "\n", 1);
+	/* khelpd may refuse before reading (too many clients): its answer says why */
+	if (ret && ret != -EPIPE && ret != -ECONNRESET) {
+		snprintf(err, errlen, "cannot send to khelpd: %s", strerror(-ret));
 		close(fd);
 		return NULL;
 	}
@@ -98,8 +109,11 @@ json_object *ctl__call(const char *socket_path, json_object *req, char *err, siz
 	buf = ctl__read_all(fd, CTL_MAX_MSG, &len);
 	close(fd);
 	if (!buf || !len) {
-		snprintf(err, errlen, "khelpd closed the connection without an answer%s",
-			 buf ? "" : strerror(errno));
+		if (ret)
+			snprintf(err, errlen, "cannot send to khelpd: %s", strerror(-ret));
+		else
+			snprintf(err, errlen, "khelpd closed the connection without an answer%s%s",
+				 buf ? "" : ": ", buf ? "" : strerror(errno));
 		free(buf);
 		return NULL;
 	}

@@ -3,7 +3,9 @@
  * The control protocol: one JSON request per connection on a unix stream
  * socket, one JSON response, then the server closes. Request:
  * {"cmd": "<command>", ...arguments}. Response: {"ok": <data>} or
- * {"error": "<message>", "errno": <n>}.
+ * {"error": "<message>", "errno": <n>}. khelpd's limits (clients.h): a request
+ * ends at its newline or EOF, is at most 64 KiB (EMSGSIZE), arrives within 5 s
+ * (ETIMEDOUT); at most 64 clients at once (EBUSY).
  */
 #ifndef KHELP_CTL_H
 #define KHELP_CTL_H

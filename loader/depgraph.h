@@ -5,7 +5,11 @@
 
 #include <stddef.h>
 
-#define DEPGRAPH_MAX	256	/* modules one resolution may involve */
+/*
+ * depgraph__resolve itself has no limit (its arrays are sized by the input);
+ * this is the array size of the callers that still keep fixed arrays.
+ */
+#define DEPGRAPH_MAX	256
 
 struct dep_node {
 	const char *name;
@@ -19,7 +23,7 @@ struct dep_node {
  * dependents: a depth-first walk over the requests in name order, each
  * node's dependencies in name order, so the result depends only on the
  * inputs, not on their order. Returns the count, or -ENOENT (a dependency is unknown),
- * -ELOOP (a cycle), -E2BIG; err names the chain, e.g.
+ * -ELOOP (a cycle), -E2BIG (more than outmax modules), -ENOMEM; err names the chain, e.g.
  * "kh_vegas -> h_ertt: h_ertt is not loaded" or "a -> b -> a: dependency cycle".
  */
 int depgraph__resolve(const struct dep_node *nodes, size_t nnodes, const char *const *req,

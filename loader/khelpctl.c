@@ -89,14 +89,24 @@ static json_object *get(json_object *o, const char *key)
 	return v;
 }
 
+/* the array's strings joined by commas ("-" if none) into out; ", ... (N in all)" when cut */
 static void join(json_object *arr, char *out, size_t size)
 {
-	size_t off = 0;
+	size_t off = 0, n = arr ? json_object_array_length(arr) : 0;
+	char more[48];
 
 	out[0] = '\0';
-	for (size_t i = 0; arr && i < json_object_array_length(arr) && off < size; i++)
-		off += snprintf(out + off, size - off, "%s%s", i ? "," : "",
-				json_object_get_string(json_object_array_get_idx(arr, i)));
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(arr, i));
+		int len = snprintf(more, sizeof(more), ",... (%zu in all)", n);
+
+		/* keep room to say that the rest is left out */
+		if (off + strlen(s) + 1 + (i + 1 < n ? (size_t)len : 0) >= size) {
+			snprintf(out + off, size - off, "%s", i ? more : more + 1);
+			return;
+		}
+		off += snprintf(out + off, size - off, "%s%s", i ? "," : "", s);
+	}
 	if (!out[0])
 		snprintf(out, size, "-");
 }

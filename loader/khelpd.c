@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,13 +22,14 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "clients.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "watch.h"
 
-#define CTL_TIMEOUT_S	5	/* a client must send its request within this */
-
-enum { EV_SIGNAL, EV_INOTIFY, EV_LISTEN, EV_TICK };
+/* epoll tags of the fixed sources; clients carry a pointer (clients.h) */
+enum { EV_SIGNAL = 1, EV_INOTIFY, EV_LISTEN, EV_TICK };
 
 static void usage(FILE *f)
 {
@@ -82,87 +82,6 @@ static int listen__open(const char *path)
 		return -errno;
 	}
 	return fd;
-}
-
-static void client__serve(struct daemon *d, int lfd)
-{
-	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	json_object *req, *resp;
-	const char *out;
-	size_t n;
-	char *buf;
-	int fd;
-
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-	    (cred.uid != 0 && !(d->cfg.has_group && cred.gid == d->cfg.group))) {
-		resp = json_object_new_object();
-		json_object_object_add(resp, "error", json_object_new_string("permission denied: khelpd serves root only"));
-		json_object_object_add(resp, "errno", json_object_new_int(EPERM));
-		goto send;
-	}
-	buf = ctl__read_all(fd, CTL_MAX_MSG, &n);
-	req = buf ? json_tokener_parse(buf) : NULL;
-	if (buf && !req)
-		pr_info("control: a request that is not JSON (%zu bytes)\n", n);
-	free(buf);
-	resp = server__handle(d, req);
-	json_object_put(req);
-send:
-	out = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN);
-	ctl__write_all(fd, out, strlen(out));
-	ctl__write_all(fd, "\n", 1);
-	json_object_put(resp);
-	close(fd);
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a > b && !strcmp(s + a - b, suffix);
-}
-
-static void inotify__handle(struct daemon *d, int ifd, int wmod, int wpol)
-{
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-	char err[KHELP_REASON_MAX * 2];
-	ssize_t len;
-
-	while ((len = read(ifd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + len;) {
-			const struct inotify_event *ev = (const void *)p;
-			int gone = ev->mask & (IN_DELETE | IN_MOVED_FROM);
-
-			p += sizeof(*ev) + ev->len;
-			if (!ev->len || ev->name[0] == '.')
-				continue;
-			if (ev->wd == wmod && ends_with(ev->name, ".bpf.o")) {
-				if (gone)
-					registry__file_removed(d, ev->name);
-				else
-					registry__file_changed(d, ev->name, err, sizeof(err));
-			} else if (ev->wd == wpol && ends_with(ev->name, ".conf")) {
-				char path[PATH_MAX], name[POLICY_NAME_MAX];
-
-				if (policy__name_from_path(ev->name, name, sizeof(name)))
-					continue;
-				if (snprintf(path, sizeof(path), "%s/%s", d->cfg.policies, ev->name) >=
-				    (int)sizeof(path))
-					continue;
-				if (gone)
-					container__policy_removed(d, name);
-				else
-					container__policy_changed(d, path, err, sizeof(err));
-			}
-		}
-	}
 }
 
 /* Pins that no module or container of ours explains are left from an earlier run: remove them. */
@@ -230,8 +149,10 @@ int main(int argc, char **argv)
 	struct daemon d = { .stats_fd = -1 };
 	const char *config = NULL;
 	char err[1024];
-	int opt, verbose = 0, efd, sfd, ifd, lfd, tfd, wmod, wpol, running = 1;
+	int opt, verbose = 0, efd, sfd, lfd, tfd, running = 1;
 	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct clients *clients;
+	struct watch *watch;
 	sigset_t mask;
 
 	while ((opt = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
@@ -276,10 +197,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	wmod = inotify_add_watch(ifd, d.cfg.modules, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
-	wpol = inotify_add_watch(ifd, d.cfg.policies, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
-	if (sfd < 0 || ifd < 0 || wmod < 0 || wpol < 0) {
+	watch = watch__new(&d);
+	if (sfd < 0 || !watch) {
 		pr_warn("cannot watch %s and %s: %s\n", d.cfg.modules, d.cfg.policies, strerror(errno));
 		return 1;
 	}
@@ -297,26 +216,38 @@ int main(int argc, char **argv)
 
 	efd = epoll_create1(EPOLL_CLOEXEC);
 	{
-		struct { int fd; int tag; } srcs[] = { { sfd, EV_SIGNAL }, { ifd, EV_INOTIFY },
+		struct { int fd; int tag; } srcs[] = { { sfd, EV_SIGNAL }, { watch__fd(watch), EV_INOTIFY },
 						      { lfd, EV_LISTEN }, { tfd, EV_TICK } };
 
 		for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
-			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = srcs[i].tag };
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = srcs[i].tag };
 
-			epoll_ctl(efd, EPOLL_CTL_ADD, srcs[i].fd, &ev);
+			if (epoll_ctl(efd, EPOLL_CTL_ADD, srcs[i].fd, &ev)) {
+				pr_warn("epoll_ctl: %s\n", strerror(errno));
+				return 1;
+			}
 		}
+	}
+	clients = clients__new(&d, efd, lfd);
+	if (efd < 0 || !clients) {
+		pr_warn("cannot set up the event loop: %s\n", strerror(errno));
+		return 1;
 	}
 	notify__ready(&d);
 	pr_info("ready\n");
 
 	while (running && !d.shutdown) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(efd, evs, 8, -1);
+		struct epoll_event evs[16];
+		int n = epoll_wait(efd, evs, 16, clients__timeout_ms(clients));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		for (int i = 0; i < n && !d.shutdown; i++) {
-			switch (evs[i].data.u32) {
+			if (evs[i].data.u64 >= CLIENTS_TAG_MIN) {
+				clients__event(clients, evs[i].data.ptr, evs[i].events);
+				continue;
+			}
+			switch (evs[i].data.u64) {
 			case EV_SIGNAL: {
 				struct signalfd_siginfo si;
 
@@ -324,8 +255,7 @@ int main(int argc, char **argv)
 					if (si.ssi_signo == SIGHUP) {
 						pr_info("SIGHUP: rescanning modules and policies\n");
 						notify__reloading();
-						registry__scan(&d);
-						container__reapply_all(&d);
+						watch__rescan(watch);
 						notify__ready(&d);
 					} else {
 						running = 0;
@@ -334,16 +264,17 @@ int main(int argc, char **argv)
 				break;
 			}
 			case EV_INOTIFY:
-				inotify__handle(&d, ifd, wmod, wpol);
+				watch__handle(watch);
 				break;
 			case EV_LISTEN:
-				client__serve(&d, lfd);
+				clients__accept(clients);
 				break;
 			case EV_TICK: {
 				__u64 exp;
 
 				if (read(tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 					pr_debug("timerfd: %s\n", strerror(errno));
+				watch__tick(watch);
 				container__poll_waiting(&d);
 				registry__reap(&d);
 				notify__status(&d);
@@ -351,6 +282,7 @@ int main(int argc, char **argv)
 			}
 			}
 		}
+		clients__expire(clients);
 	}
 	/* pins are the durable state: hooks keep running; a new khelpd adopts them */
 	if (d.shutdown == 2) {
@@ -361,6 +293,8 @@ int main(int argc, char **argv)
 		notify__stopping("stopping; attachments stay pinned");
 	}
 	unlink(d.cfg.socket);
+	clients__free(clients);
+	watch__free(watch);
 	container__free_all(&d);
 	registry__free_all(&d);
 	cc__free();

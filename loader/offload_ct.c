@@ -100,6 +100,16 @@ int offload_ct__apply(struct daemon *d, const struct container *c, const struct 
 	ret = load_cop(np, cop, err, errlen);
 	if (ret)
 		goto out;
+	/* one datapath per interface: its rule table and sockops link belong to one container */
+	for (const struct container *x = d->containers; x; x = x->next)
+		if (strcmp(x->name, c->name) && x->state == CT_ACTIVE &&
+		    !strcmp(x->pol.offload_interface, np->offload_interface)) {
+			snprintf(err, errlen, "%s:%d: [offload] interface %s is already the offload interface of container "
+				 "%s (%s)", np->path, np->offload_interface_line, np->offload_interface, x->name,
+				 x->pol.path);
+			ret = -EEXIST;
+			goto out;
+		}
 	o.bpffs = d->cfg.bpffs;
 	o.ifname = np->offload_interface;
 	o.netns = np->netns;

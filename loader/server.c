@@ -158,25 +158,31 @@ static json_object *module__json(struct daemon *d, struct module *m)
 	return o;
 }
 
+static int cmp_module_file(const void *a, const void *b)
+{
+	return strcmp((*(struct module *const *)a)->file, (*(struct module *const *)b)->file);
+}
+
 static int cmd_modules(struct daemon *d, json_object *req, struct reply *r)
 {
-	json_object *a = json_object_new_array();
-	struct module *sorted[1024];
-	size_t n = 0;
+	struct module **sorted;
+	size_t n = 0, i = 0;
+	json_object *a;
 
 	(void)req;
-	for (struct module *m = d->modules; m && n < 1024; m = m->next)
-		sorted[n++] = m;
+	for (struct module *m = d->modules; m; m = m->next)
+		n++;
+	sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	if (!sorted)
+		return fail(r, ENOMEM, "out of memory listing %zu modules", n);
+	for (struct module *m = d->modules; m; m = m->next)
+		sorted[i++] = m;
 	/* by file name: stable output */
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && strcmp(sorted[j - 1]->file, sorted[j]->file) > 0; j--) {
-			struct module *t = sorted[j];
-
-			sorted[j] = sorted[j - 1];
-			sorted[j - 1] = t;
-		}
-	for (size_t i = 0; i < n; i++)
+	qsort(sorted, n, sizeof(*sorted), cmp_module_file);
+	a = json_object_new_array_ext(n);
+	for (i = 0; i < n; i++)
 		json_object_array_add(a, module__json(d, sorted[i]));
+	free(sorted);
 	r->ok = a;
 	return 0;
 }

@@ -22,6 +22,7 @@
 #define AF_INET		2
 #define AF_INET6	10
 #define IPPROTO_TCP	6
+#define IPPROTO_UDP	17
 #define SOL_SOCKET	1
 #define SOL_TCP		6
 #define SOL_IP		0
@@ -394,7 +395,19 @@ struct pkt {
 	__u16 l4off;
 };
 
-/* parse Ethernet [VLAN] IPv4/IPv6 TCP; 0 when it is a TCP packet we know */
+/* TCP and UDP ports (the first 4 bytes of both headers); other protocols match with ports 0 */
+static __always_inline int l4_ports(void *l4, void *end, __u8 proto, struct pkt *p)
+{
+	__be16 *ports = l4;
+
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && (void *)(ports + 2) <= end) {
+		p->m.sport = bpf_ntohs(ports[0]);
+		p->m.dport = bpf_ntohs(ports[1]);
+	}
+	return 0;
+}
+
+/* parse Ethernet [VLAN] IPv4/IPv6 and the ports; 0 for an IP packet, <0 for anything else */
 static __always_inline int parse(void *data, void *end, struct pkt *p)
 {
 	struct ethhdr *eth = data;
@@ -418,7 +431,6 @@ static __always_inline int parse(void *data, void *end, struct pkt *p)
 	p->m.has_src = 1;
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = l3;
-		struct tcphdr *th;
 
 		if ((void *)(ip + 1) > end || ip->ihl < 5)
 			return -1;
@@ -427,16 +439,10 @@ static __always_inline int parse(void *data, void *end, struct pkt *p)
 		p->m.tos = ip->tos;
 		p->m.saddr[0] = ip->saddr;
 		p->m.daddr[0] = ip->daddr;
-		th = l3 + ip->ihl * 4;
-		if (ip->protocol != IPPROTO_TCP || (void *)(th + 1) > end)
-			return 1;
-		p->m.sport = bpf_ntohs(th->source);
-		p->m.dport = bpf_ntohs(th->dest);
-		return 0;
+		return l4_ports(l3 + ip->ihl * 4, end, ip->protocol, p);
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = l3;
-		struct tcphdr *th = (void *)(ip6 + 1);
 
 		if ((void *)(ip6 + 1) > end)
 			return -1;
@@ -445,11 +451,7 @@ static __always_inline int parse(void *data, void *end, struct pkt *p)
 		p->m.tos = (bpf_ntohs(*(__be16 *)ip6) >> 4) & 0xff;
 		__builtin_memcpy(p->m.saddr, &ip6->saddr, 16);
 		__builtin_memcpy(p->m.daddr, &ip6->daddr, 16);
-		if (ip6->nexthdr != IPPROTO_TCP || (void *)(th + 1) > end)
-			return 1;	/* extension headers: not followed */
-		p->m.sport = bpf_ntohs(th->source);
-		p->m.dport = bpf_ntohs(th->dest);
-		return 0;
+		return l4_ports(ip6 + 1, end, ip6->nexthdr, p);	/* extension headers: not followed */
 	}
 	return -1;
 }

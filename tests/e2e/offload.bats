@@ -180,6 +180,20 @@ check_counted() {
 	kh_start
 	kh_until test -e "$BPFFS/offload/$IF/xdp"
 	prog_id="$(bpftool -j link show pinned "$BPFFS/offload/$IF/xdp" | jq .prog_id)"
+	# a second container cannot take the same interface
+	OTHER="$(kh_cgroup other)"
+	kh_policy other <<-EOF
+	[container]
+	cgroup = ${OTHER#$CGROOT/}
+	netns = /run/netns/$NS_A
+	[offload]
+	interface = $IF
+	policy = web.cop
+	EOF
+	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"other\") | .error | test(\"already the offload interface of container web\")'"
+	[ "$(bpftool -j link show pinned "$BPFFS/offload/$IF/sockops" | jq -r .cgroup_id)" = "$(stat -c %i "$APP")" ]
+	rm "$TMP/policies/other.conf"
+
 	printf 'P dst port %s => offload, ddp\n' "$P_OFL" >"$TMP/policies/web.cop"
 	kill -HUP "$KHELPD_PID"
 	kh_until bash -c "'$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"web\") | .error | test(\"web.cop:1:\")'"

@@ -3,9 +3,10 @@
  * khtcp: the TCP endpoint of khelp's tests and benchmarks.
  *   khtcp serve ADDR PORT [--cc NAME] accept connections, discard what arrives (one child each);
  *       --cc: the listener's congestion control, which accepted connections inherit
- *   khtcp send ADDR PORT [--seconds S] [--bytes N] [--hold S] [--cc NAME] []
+ *   khtcp send ADDR PORT [--seconds S] [--bytes N] [--hold S] [--cc NAME] [--rate MBIT]
  *       connect, print "local <port>" once connected, send for S seconds or N bytes,
  *       keep the connection open --hold seconds more, print "sent <bytes> <seconds> <Mbit/s>".
+ *       --rate: write no faster than MBIT Mbit/s (an application-limited sender).
  * Only for addresses the test created (198.18.0.0/15) or loopback.
  */
 #include <arpa/inet.h>
@@ -79,7 +80,7 @@ static int serve(const char *a, const char *p, const char *cc)
 
 static int sendto_peer(int argc, char **argv)
 {
-	double seconds = 0, hold = 0, t0, t;
+	double seconds = 0, hold = 0, rate = 0, t0, t;
 	unsigned long long bytes = 0, sent = 0;
 	const char *cc = NULL;
 	struct sockaddr_in sin, local;
@@ -102,6 +103,8 @@ static int sendto_peer(int argc, char **argv)
 			hold = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--cc"))
 			cc = argv[++i];
+		else if (!strcmp(argv[i], "--rate"))
+			rate = atof(argv[++i]);
 		else {
 			fprintf(stderr, "khtcp: unknown option %s\n", argv[i]);
 			return 2;
@@ -130,6 +133,20 @@ static int sendto_peer(int argc, char **argv)
 		t = now_s() - t0;
 		if ((seconds && t >= seconds) || (bytes && sent >= bytes))
 			break;
+		if (rate > 0) {
+			/* 1 ms worth of data per write, paced to the wall clock */
+			double ahead = sent * 8 / (rate * 1e6) - t;
+
+			chunk = (size_t)(rate * 1e6 / 8 / 1000);
+			if (chunk < 1 || chunk > sizeof(buf))
+				chunk = chunk < 1 ? 1 : sizeof(buf);
+			if (ahead > 0) {
+				struct timespec ts = { (time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9) };
+
+				nanosleep(&ts, NULL);
+				continue;
+			}
+		}
 		if (bytes && bytes - sent < chunk)
 			chunk = bytes - sent;
 		w = write(fd, buf, chunk);
@@ -159,6 +176,6 @@ int main(int argc, char **argv)
 		return serve(argv[2], argv[3], argv[5]);
 	if (argc >= 4 && !strcmp(argv[1], "send"))
 		return sendto_peer(argc - 2, argv + 2);
-	fprintf(stderr, "usage: khtcp serve ADDR PORT [--cc NAME] | khtcp send ADDR PORT [--seconds S] [--bytes N] [--hold S] [--cc NAME]\n");
+	fprintf(stderr, "usage: khtcp serve ADDR PORT [--cc NAME] | khtcp send ADDR PORT [--seconds S] [--bytes N] [--hold S] [--cc NAME] [--rate MBIT]\n");
 	return 2;
 }

@@ -348,18 +348,89 @@ static void test_rejects_result_larger_than_output(void **state)
 	assert_contains(err, "too large");
 }
 
-static void test_rejects_more_nodes_than_the_limit(void **state)
+/* far beyond the old fixed limit of 256: 10,000 modules, a 5,000-deep chain, a node with 3,000 deps */
+static void test_resolves_graphs_beyond_the_old_limit(void **state)
 {
-	static struct dep_node nodes[DEPGRAPH_MAX + 1];
+	enum { N = 10000, CHAIN = 5000, WIDE = 3000 };
+	static char names[N][8];
+	static const char *chain_deps[N][2];
+	static const char *wide_deps[WIDE + 1];
+	static struct dep_node nodes[N];
+	static const char *out[N];
+	const char *req[] = { names[0], names[CHAIN] };
+	char err[128] = "";
+	int ret;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		snprintf(names[i], sizeof(names[i]), "m%05d", i);
+	/* m00000 -> m00001 -> ... -> m04999 */
+	for (int i = 0; i < CHAIN; i++) {
+		chain_deps[i][0] = i + 1 < CHAIN ? names[i + 1] : NULL;
+		nodes[i] = node(names[i], chain_deps[i]);
+	}
+	/* m05000 depends on m05001..m08000; those have none */
+	for (int i = 0; i < WIDE; i++)
+		wide_deps[i] = names[CHAIN + 1 + i];
+	wide_deps[WIDE] = NULL;
+	nodes[CHAIN] = node(names[CHAIN], wide_deps);
+	for (int i = CHAIN + 1; i < N; i++)
+		nodes[i] = node(names[i], no_deps);
+	/* listed in reverse: the index, not the input order, finds them */
+	for (int i = 0; i < N / 2; i++) {
+		struct dep_node t = nodes[i];
+
+		nodes[i] = nodes[N - 1 - i];
+		nodes[N - 1 - i] = t;
+	}
+	ret = depgraph__resolve(nodes, N, req, ARRAY_SIZE(req), out, N, err, sizeof(err));
+	assert_string_equal(err, "");
+	assert_int_equal(ret, CHAIN + 1 + WIDE);
+	for (int i = 0; i < CHAIN; i++)
+		assert_string_equal(out[i], names[CHAIN - 1 - i]);
+	for (int i = 0; i < WIDE; i++)
+		assert_string_equal(out[CHAIN + i], names[CHAIN + 1 + i]);
+	assert_string_equal(out[CHAIN + WIDE], names[CHAIN]);
+	/* a closure larger than the caller's array is refused, naming the limit */
+	ret = depgraph__resolve(nodes, N, req, ARRAY_SIZE(req), out, 4999, err, sizeof(err));
+	assert_int_equal(ret, -E2BIG);
+	assert_contains(err, "more than 4999 modules");
+}
+
+static void test_cycle_deep_in_a_long_chain_is_named(void **state)
+{
+	enum { N = 3000 };
+	static char names[N][8];
+	static const char *deps[N][2];
+	static struct dep_node nodes[N];
+	const char *req[] = { names[0] };
+	static const char *out[N];
+	char err[256];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "m%04d", i);
+		/* the last one points back to m2998 */
+		deps[i][0] = i + 1 < N ? names[i + 1] : names[N - 2];
+		nodes[i] = node(names[i], deps[i]);
+	}
+	assert_int_equal(depgraph__resolve(nodes, N, req, 1, out, N, err, sizeof(err)), -ELOOP);
+	assert_string_equal(err, "m2998 -> m2999 -> m2998: dependency cycle");
+}
+
+static void test_first_of_two_nodes_with_one_name_is_used(void **state)
+{
+	static const char *const b_deps[] = { "b", NULL };
+	static struct dep_node nodes[300];
 	const char *req[] = { "a" };
 	struct result r;
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
-		nodes[i] = node("a", no_deps);
+		nodes[i] = node("a", i ? b_deps : no_deps);
 	resolve(nodes, ARRAY_SIZE(nodes), req, ARRAY_SIZE(req), &r);
-	assert_int_equal(r.ret, -E2BIG);
-	assert_contains(r.err, "more than 256 modules");
+	assert_int_equal(r.ret, 1);
+	assert_string_equal(r.out[0], "a");
 }
 
 static void test_resolves_long_chain_in_order(void **state)
@@ -423,7 +494,9 @@ int main(void)
 		cmocka_unit_test(test_rejects_missing_indirect_dependency_naming_whole_chain),
 		cmocka_unit_test(test_rejects_unknown_requested_module),
 		cmocka_unit_test(test_rejects_result_larger_than_output),
-		cmocka_unit_test(test_rejects_more_nodes_than_the_limit),
+		cmocka_unit_test(test_resolves_graphs_beyond_the_old_limit),
+		cmocka_unit_test(test_cycle_deep_in_a_long_chain_is_named),
+		cmocka_unit_test(test_first_of_two_nodes_with_one_name_is_used),
 		cmocka_unit_test(test_resolves_long_chain_in_order),
 		cmocka_unit_test(test_short_error_buffer_is_truncated_not_overrun),
 	};

@@ -293,7 +293,17 @@ static void test_rejects_unknown_key_in_offload(void **state)
 	assert_int_equal(parse("[container]\ncgroup = /c\n[offload]\ninterface = eth0\nmode = fast\n"), -EINVAL);
 	assert_contains(err, PATH ":5: ");
 	assert_contains(err, "[offload] unknown key 'mode'");
-	assert_contains(err, "valid: interface, policy");
+	assert_contains(err, "valid: interface, policy, datapath");
+}
+
+static void test_offload_datapath_is_auto_xdp_or_tc(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[container]\ncgroup = /c\n[offload]\ninterface = eth0\npolicy = w.cop\ndatapath = tc\n"),
+			 0);
+	assert_int_equal(parse("[container]\ncgroup = /c\n[offload]\ndatapath = dpdk\n"), -EINVAL);
+	assert_contains(err, PATH ":4: ");
+	assert_contains(err, "[offload] datapath: 'dpdk' (valid: auto, xdp, tc)");
 }
 
 static void test_rejects_section_name_with_invalid_characters(void **state)
@@ -950,6 +960,7 @@ int main(void)
 		T(test_rejects_unknown_key_in_container),
 		T(test_rejects_unknown_key_in_tcp),
 		T(test_rejects_unknown_key_in_offload),
+		T(test_offload_datapath_is_auto_xdp_or_tc),
 		T(test_rejects_section_name_with_invalid_characters),
 		T(test_rejects_uppercase_section_name),
 		T(test_rejects_key_before_any_section),

@@ -257,6 +257,10 @@ static int module__bind_maps(struct module *m, struct module *const *deps, size_
 			module__reuse_pinned(bpffs, m, map, "cgrp");
 			continue;
 		}
+		if (!strcmp(name, KHELP_HOOKS_MAP_NAME)) {
+			module__reuse_pinned(bpffs, m, map, "hooks");
+			continue;
+		}
 		if (!strcmp(name, "khelp_ccfg")) {
 			module__reuse_pinned(bpffs, m, map, "ccfg");
 			continue;
@@ -312,8 +316,13 @@ static int module__pin(struct module *m, const char *bpffs, char *err, size_t er
 		const char *pin;
 	} pins[] = { { m->prog_fd, "sockops" }, { m->cgrp_fd, "cgrp" }, { m->data_fd, "data" },
 		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" },
-		     { m->in_prog_fd, "est_in_prog" } };
+		     { m->in_prog_fd, "est_in_prog" }, { -1, "hooks" } };
+	struct bpf_map *hooks = bpf_object__find_map_by_name(m->obj, KHELP_HOOKS_MAP_NAME);
 	int ret;
+
+	/* per container and hook point: callbacks run, connections with data */
+	if (hooks)
+		pins[6].fd = bpf_map__fd(hooks);
 
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
 		if (pins[i].fd < 0)

@@ -134,6 +134,32 @@ struct khelp_init_ctx {
 	char container[64];			/* container name, "" for module events */
 };
 
+/*
+ * Hook state a TCP module keeps per container (its per-CPU cgroup storage
+ * khelp_hooks, pinned at modules/<m>/hooks): for each hook point, how often
+ * the module's hook ran and how many connections got the module's data (counted
+ * once per connection, when the data is created, for each hook point the module
+ * has). `bpftool map dump pinned .../hooks` prints it by name, one value per CPU.
+ * The members are in enum khelp_hook_id order.
+ */
+struct khelp_hook_stat {
+	__u64 callbacks;
+	__u64 conns_with_data;
+};
+struct khelp_hook_stats {
+	struct khelp_hook_stat tcp_est_in;
+	struct khelp_hook_stat tcp_est_out;
+	struct khelp_hook_stat tcp_rtt;
+	struct khelp_hook_stat tcp_state;
+	struct khelp_hook_stat tcp_retrans;
+	struct khelp_hook_stat tcp_rto;
+	struct khelp_hook_stat tcp_connect;
+	struct khelp_hook_stat tcp_accept;
+	struct khelp_hook_stat tcp_listen;
+	struct khelp_hook_stat tcp_established;
+};
+#define KHELP_HOOKS_MAP_NAME	"khelp_hooks"
+
 /* Header that precedes every module's per-connection data in its sk_storage. */
 struct khelp_conn_hdr {
 	__u64 container_id;			/* cgroup id of the container the connection started in */

@@ -180,6 +180,8 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	if (khelp__is_##point(op, skops)) {					\
 		ctx.hook = khelp__id_##point;					\
 		fn(&ctx, data);							\
+		if (__hs)							\
+			__hs->point.callbacks++;				\
 	}
 
 /*
@@ -252,6 +254,15 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		__type(value, struct khelp_cgrp_cfg);				\
 	} khelp_cgrp SEC(".maps")
 
+/* Hook state per container (struct khelp_hook_stats): per-CPU, no atomics on the hot path. */
+#define KHELP__HOOKS_MAP							\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);		\
+		__type(key, struct bpf_cgroup_storage_key);			\
+		__type(value, struct khelp_hook_stats);				\
+	} khelp_hooks SEC(".maps")
+#define KHELP__HOOK_NEWCONN(point, fn)	__hs->point.conns_with_data++;
+
 /* Data plumbing of the entry program, with and without per-connection data. */
 #define KHELP__ENTRY_DATA_1(mod, dtype)						\
 	KHELP__DATA_T(mod) *__v;						\
@@ -264,6 +275,9 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		if (__v && !__v->kh.created_ns) {				\
 			__v->kh.container_id = ctx.cfg->container_id;		\
 			__v->kh.created_ns = bpf_ktime_get_ns();		\
+			if (__hs) {						\
+				KHELP_HOOKS(KHELP__HOOK_NEWCONN)		\
+			}							\
 		}								\
 	} else {								\
 		__v = bpf_sk_storage_get(&khelp_data_##mod, sk, 0, 0);		\
@@ -313,6 +327,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		    0 KHELP_HOOKS(KHELP__HOOK_BIT),				\
 		    KHELP__DSIZE_##needs(dtype), KHELP__DTYPE_##needs(dtype));	\
 	KHELP__CGRP_MAP;							\
+	KHELP__HOOKS_MAP;							\
 	KHELP__EST_IN_PROG_##needs(mname, dtype)				\
 	/* Callback flags this module's hooks need on a socket. */		\
 	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
@@ -331,6 +346,8 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		if (!start && !(0 KHELP_HOOKS(KHELP__HOOK_MATCH)))		\
 			return 1;						\
 		ctx.cfg = bpf_get_local_storage(&khelp_cgrp, 0);		\
+		struct khelp_hook_stats *__hs =					\
+			bpf_get_local_storage(&khelp_hooks, 0);			\
 		if (ctx.cfg->netns_cookie &&					\
 		    bpf_get_netns_cookie(skops) != ctx.cfg->netns_cookie)	\
 			return 1;						\

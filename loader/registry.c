@@ -379,13 +379,23 @@ int registry__forget_file(struct daemon *d, const char *file)
 static void registry__unload(struct daemon *d, struct module *m, int keep_file)
 {
 	char path[PATH_MAX], hidden[PATH_MAX];
+	struct file_id fid;
+	struct stat st;
 	int ret;
 
-	/* the file leaves the directory so a restart does not bring it back */
+	/*
+	 * The file leaves the directory so a restart does not bring it back, but
+	 * only the file that was loaded: when the unload follows the removal of the
+	 * file, a new file may already stand at that name (install(1) unlinks, then
+	 * writes); it is the next module, and its own event loads it.
+	 */
 	snprintf(path, sizeof(path), "%s/%s", d->cfg.modules, m->file);
 	snprintf(hidden, sizeof(hidden), "%s/.%s.unloaded", d->cfg.modules, m->file);
-	if (!keep_file && !access(path, F_OK) && rename(path, hidden))
-		pr_warn("cannot move %s aside: %s\n", path, strerror(errno));
+	if (!keep_file && !stat(path, &st)) {
+		file__id(&st, &fid);
+		if (!memcmp(&fid, &m->fid, sizeof(fid)) && rename(path, hidden))
+			pr_warn("cannot move %s aside: %s\n", path, strerror(errno));
+	}
 	if (m->obj) {
 		module__event(m, KHELP_EV_MODULE_DESTROY, 0, NULL);
 		if ((m->meta.desc.classes & KHELP_CLASS_CC) && (ret = sysctl__cc_allow(m->meta.desc.name, 0)))

@@ -122,7 +122,10 @@ long_flight() {
 	echo "unacked=$flight median bytes_tx_in_marked_rtt / (rate * markedpkt_rtt) = $ratio"
 	[ "$(jq -r .queue_overflows <<<"$last")" -gt 0 ]
 	[ "$(jq -r .measurements <<<"$last")" -gt 20 ]
-	awk -v r="$ratio" 'BEGIN { exit !(r >= 0.8 && r <= 1.25) }'
+	# The defect this pins (bytes of unrecorded segments kept in the marked RTT)
+	# inflates the ratio; below 1 it moves with how far the snapshot rate and the
+	# marked RTT drift apart under the ACK-shaped queue (0.77-1.0 seen here).
+	awk -v r="$ratio" 'BEGIN { exit !(r >= 0.6 && r <= 1.25) }'
 }
 
 @test "Karn: an RTO retransmission (timestamps off) gives no RTT sample" {

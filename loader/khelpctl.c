@@ -117,6 +117,22 @@ static int print_json(json_object *data)
 	return 0;
 }
 
+/*
+ * call() for a command whose result is printed: in JSON mode it is printed
+ * here. Returns 1 when the caller is done (exit code in *rc), 0 when *resp
+ * and *data are the caller's to print as text and release.
+ */
+static int call_text(json_object *req, json_object **resp, json_object **data, int *rc)
+{
+	if ((*rc = call(req, resp, data)))
+		return 1;
+	if (!json_mode)
+		return 0;
+	print_json(*data);
+	json_object_put(*resp);
+	return 1;
+}
+
 /* ---- commands ---- */
 
 static int do_status(int argc, char **argv)
@@ -148,17 +164,13 @@ static int do_status(int argc, char **argv)
 static int do_modules(int argc, char **argv)
 {
 	json_object *resp, *d;
+	int rc;
 
 	(void)argv;
 	if (argc)
 		return die("modules takes no arguments");
-	if (call(request("modules"), &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-		json_object_put(resp);
-		return 0;
-	}
+	if (call_text(request("modules"), &resp, &d, &rc))
+		return rc;
 	printf("%-15s %-9s %-9s %4s  %-34s %s\n", "NAME", "VERSION", "STATE", "REFS", "HOOKS", "DEPS");
 	for (size_t i = 0; i < json_object_array_length(d); i++) {
 		json_object *m = json_object_array_get_idx(d, i);
@@ -186,17 +198,13 @@ static int do_modules(int argc, char **argv)
 static int do_containers(int argc, char **argv)
 {
 	json_object *resp, *d;
+	int rc;
 
 	(void)argv;
 	if (argc)
 		return die("containers takes no arguments");
-	if (call(request("containers"), &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-		json_object_put(resp);
-		return 0;
-	}
+	if (call_text(request("containers"), &resp, &d, &rc))
+		return rc;
 	printf("%-16s %-18s %-12s %-40s %s\n", "NAME", "STATE", "CONGESTION", "CGROUP", "MODULES");
 	for (size_t i = 0; i < json_object_array_length(d); i++) {
 		json_object *c = json_object_array_get_idx(d, i);
@@ -220,7 +228,7 @@ static int do_conns(int argc, char **argv)
 		{}
 	};
 	json_object *req = request("conns"), *resp, *d;
-	int opt;
+	int opt, rc;
 
 	optind = 0;
 	while ((opt = getopt_long(argc + 1, argv - 1, "+c:m:", opts, NULL)) != -1) {
@@ -237,13 +245,8 @@ static int do_conns(int argc, char **argv)
 		json_object_put(req);
 		return die("conns: unexpected argument '%s'", argv[optind - 1]);
 	}
-	if (call(req, &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-		json_object_put(resp);
-		return 0;
-	}
+	if (call_text(req, &resp, &d, &rc))
+		return rc;
 	printf("%-28s %-28s %-12s %s\n", "LOCAL", "REMOTE", "STATE", "CONTAINER");
 	for (size_t i = 0; i < json_object_array_length(d); i++) {
 		json_object *c = json_object_array_get_idx(d, i), *mods = get(c, "modules");
@@ -418,16 +421,12 @@ static int do_param(int argc, char **argv)
 static int do_cc(int argc, char **argv)
 {
 	json_object *resp, *d;
+	int rc;
 
 	if (argc != 1 || strcmp(argv[0], "list"))
 		return die("usage: khelpctl cc list");
-	if (call(request("cc-list"), &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-		json_object_put(resp);
-		return 0;
-	}
+	if (call_text(request("cc-list"), &resp, &d, &rc))
+		return rc;
 	printf("%-15s %-7s %-12s %-20s %s\n", "NAME", "CONNS", "PROVIDER", "MODULE", "DEFAULT IN");
 	for (size_t i = 0; i < json_object_array_length(d); i++) {
 		json_object *c = json_object_array_get_idx(d, i);
@@ -580,17 +579,13 @@ static int offload_check(int argc, char **argv)
 static int offload_show(int argc, char **argv)
 {
 	json_object *resp, *d;
+	int rc;
 
 	(void)argv;
 	if (argc)
 		return die("usage: khelpctl offload show");
-	if (call(request("offload-show"), &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-		json_object_put(resp);
-		return 0;
-	}
+	if (call_text(request("offload-show"), &resp, &d, &rc))
+		return rc;
 	for (size_t i = 0; i < json_object_array_length(d); i++) {
 		json_object *c = json_object_array_get_idx(d, i), *rules = get(c, "rules");
 
@@ -613,6 +608,7 @@ static int offload_show(int argc, char **argv)
 static int offload_conns(int argc, char **argv)
 {
 	json_object *req = request("offload-conns"), *resp, *d;
+	int rc;
 
 	if (argc == 2 && !strcmp(argv[0], "--container")) {
 		json_object_object_add(req, "container", json_object_new_string(argv[1]));
@@ -620,13 +616,8 @@ static int offload_conns(int argc, char **argv)
 		json_object_put(req);
 		return die("usage: khelpctl offload conns [--container C]");
 	}
-	if (call(req, &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-		json_object_put(resp);
-		return 0;
-	}
+	if (call_text(req, &resp, &d, &rc))
+		return rc;
 	printf("%-5s %-24s %-24s %-4s %-4s %-6s %-10s %-12s %-10s %-12s %-10s %s\n", "KIND", "LOCAL", "REMOTE", "OPEN",
 	       "RULE", "STATE", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "CONTAINER", "IF");
 	for (size_t i = 0; i < json_object_array_length(d); i++) {

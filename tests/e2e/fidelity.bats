@@ -170,7 +170,8 @@ delay_based() {
 @test "kh_cdg keeps the queue shorter than kh_newreno's, and still uses the link" {
 	# delay gradients have no target delay: CDG settles where its per-RTT
 	# backoff probability balances growth, well below a full 50 ms queue
-	delay_based q_cdg kh_cdg 0.7
+	# (0.41-0.72 of kh_newreno's seen with every-ACK h_ertt: docs/cc.md)
+	delay_based q_cdg kh_cdg 0.8
 }
 
 @test "kh_dctcp negotiates ECN and its receiver echoes CE; kh_newreno, which does not ask for ECN, never sees the marks" {

@@ -2,7 +2,6 @@
 # All-or-nothing and fail-closed: one khelpd per bpffs root, nested
 # containers (the nearest wins), moving a container between cgroups.
 
-bats_require_minimum_version 1.5.0
 
 load lib
 

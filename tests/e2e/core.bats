@@ -4,11 +4,7 @@
 
 load lib
 
-setup() {
-	kh_setup
-	kh_netns
-	APP="$(kh_cgroup app)"
-}
+setup() { kh_setup_app; }
 
 teardown() { kh_teardown; }
 

@@ -4,14 +4,9 @@
 # link), applies what changed on disk while it was down, and removes the pins
 # nothing explains any more. Real khelpd, real BPF, real TCP.
 
-bats_require_minimum_version 1.5.0
 load lib
 
-setup() {
-	kh_setup
-	kh_netns
-	APP="$(kh_cgroup app)"
-}
+setup() { kh_setup_app; }
 
 teardown() { kh_teardown; }
 

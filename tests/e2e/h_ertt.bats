@@ -3,7 +3,6 @@
 # long flights, Karn's rule, invalid ACKs, sends without option space.
 # Real khelpd, real BPF, real TCP between two namespaces.
 
-bats_require_minimum_version 1.5.0
 load lib
 
 setup() {

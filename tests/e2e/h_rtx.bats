@@ -3,14 +3,9 @@
 # itself reports (ss -ti). Loss comes from a small tbf queue (tail drops:
 # fast retransmit, recovery) and from taking the link down (RTO).
 
-bats_require_minimum_version 1.5.0
 load lib
 
-setup() {
-	kh_setup
-	kh_netns
-	APP="$(kh_cgroup app)"
-}
+setup() { kh_setup_app; }
 
 teardown() { kh_teardown; }
 

@@ -3,7 +3,6 @@
 # hook point (bpftool map dump of its pinned hooks map, fields by name) and
 # its per-connection data (cat of its pinned conns iterator, fields by name).
 
-bats_require_minimum_version 1.5.0
 load lib
 
 setup() {

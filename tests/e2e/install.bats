@@ -5,7 +5,6 @@
 # from /usr/sbin with the installed /etc/khelp/khelpd.conf and touches nothing
 # of the machine's own.
 
-bats_require_minimum_version 1.5.0
 load lib
 
 setup() {

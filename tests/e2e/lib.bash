@@ -62,6 +62,13 @@ kh_netns() {
 # kh_cgroup NAME: a cgroup under the test's own cgroup
 kh_cgroup() { mkdir -p "$CG/$1"; echo "$CG/$1"; }
 
+# the usual per-test fixture: private khelpd paths, two namespaces, cgroup "app"
+kh_setup_app() {
+	kh_setup
+	kh_netns
+	APP="$(kh_cgroup app)"
+}
+
 kh_start() {
 	"$KHELPD" --config "$TMP/khelpd.conf" "$@" >"$TMP/khelpd.log" 2>&1 &
 	KHELPD_PID=$!

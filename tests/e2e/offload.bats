@@ -3,7 +3,6 @@
 # veth counts offloaded connections and drops what a drop rule says; it all survives a khelpd restart.
 # The container is netns A + cgroup APP; its servers listen there, clients in netns B send to them.
 
-bats_require_minimum_version 1.5.0
 load lib
 
 P_OFL=5301	# offloaded

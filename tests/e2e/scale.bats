@@ -1,7 +1,6 @@
 #!/usr/bin/env bats
 # Listings at scale: khelpctl conns with 10,000 live connections.
 
-bats_require_minimum_version 1.5.0
 
 load lib
 

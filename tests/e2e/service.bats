@@ -3,14 +3,9 @@
 # STATUS), log levels, and the two ways to stop: SIGTERM keeps the datapath,
 # `khelpctl shutdown --detach` removes everything khelp created.
 
-bats_require_minimum_version 1.5.0
 load lib
 
-setup() {
-	kh_setup
-	kh_netns
-	APP="$(kh_cgroup app)"
-}
+setup() { kh_setup_app; }
 
 teardown() { kh_teardown; }
 

@@ -392,8 +392,9 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 		/* __tcp_transmit_skb sets tcp_wstamp_ns, the skb's departure time,
 		 * before it computes the options: the kernel's own RTT samples
 		 * and the TSval are based on it. */
-		tp = bpf_skc_to_tcp_sock(ctx->sk);
-		if (tp) {
+		if (skops->is_fullsock) {
+			/* a cast with plain loads, not a bpf_skc_to_tcp_sock call */
+			tp = bpf_core_cast(ctx->sk, struct tcp_sock);
 			wstamp = tp->tcp_wstamp_ns;
 			s->tx_tsecr = tp->rx_opt.ts_recent;
 		} else {

@@ -12,6 +12,10 @@ teardown() { kh_teardown; }
 # programs attached to cgroup DIR (bpftool prints nothing for none)
 progs_on() { bpftool -j cgroup show "$1" | jq -s 'add // [] | length'; }
 
+# sum over CPUs of one counter of module $2's hooks map entry of cgroup $1
+hook_sum() { bpftool -j map dump pinned "$BPFFS/modules/$2/hooks" |
+	jq --argjson cg "$(stat -c %i "$1")" "[.[] | select(.formatted.key.cgroup_inode_id == \$cg) | .formatted.values[].value.$3] | add // 0"; }
+
 wait_active() {
 	kh_until bash -c "'$KHELPCTL' -j containers | jq -e --arg n '$1' '.[] | select(.name == \$n and .state == \"active\" and .error == null)'"
 }
@@ -32,15 +36,18 @@ wait_active() {
 	INNER="$(kh_cgroup outer/inner)"
 	kh_netns
 	kh_server 5201
-	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
+	# kt_conn keeps per-connection data, kt_nodata keeps none
+	cp "$TESTMODS/kt_conn.bpf.o" "$TESTMODS/kt_nodata.bpf.o" "$TMP/modules/"
 	kh_start
-	kh_write_policy outer "$OUTER" "helpers = kt_conn" "[kt_conn]" "weight = 3"
-	kh_write_policy inner "$INNER" "helpers = kt_conn" "[kt_conn]" "weight = 9"
+	kh_write_policy outer "$OUTER" "helpers = kt_conn, kt_nodata" "[kt_conn]" "weight = 3"
+	kh_write_policy inner "$INNER" "helpers = kt_conn, kt_nodata" "[kt_conn]" "weight = 9"
 	wait_active outer
 	wait_active inner
 	# both links are in the inner cgroup's effective list: the outer one must stand aside
 	bpftool cgroup show "$INNER" effective
-	[ "$(bpftool -j cgroup show "$INNER" effective | jq -s 'add // [] | [.[] | select(.name == "kt_conn")] | length')" -eq 2 ]
+	for m in kt_conn kt_nodata; do
+		[ "$(bpftool -j cgroup show "$INNER" effective | jq -s --arg m $m 'add // [] | [.[] | select(.name == $m)] | length')" -eq 2 ]
+	done
 
 	kh_client "$INNER" "$TMP/in.out" 5201 --seconds 1 --hold 3
 	port="$(kh_wait_line "$TMP/in.out" local)"
@@ -60,6 +67,60 @@ wait_active() {
 	[ "$(jq -r .container <<<"$outer_row")" = outer ]
 	[ "$(jq -r .modules.kt_conn.established <<<"$outer_row")" -eq 1 ]
 	[ "$(jq -r .modules.kt_conn.weight <<<"$outer_row")" -eq 3 ]
+	# kt_nodata has no data to mark a connection with: still one run per callback, in the
+	# nearest container (the inner connection counts in inner only, the outer one in outer)
+	[ "$(hook_sum "$INNER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$INNER" kt_conn tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$OUTER" kt_conn tcp_established.callbacks)" -eq 1 ]
+}
+
+# the nesting bits (enum khelp_nest) in module $2's config of cgroup $1: 1 inner, 2 outer
+nest_of() { bpftool -j map dump pinned "$BPFFS/modules/$2/cgrp" |
+	jq --argjson cg "$(stat -c %i "$1")" '[.[] | select(.formatted.key.cgroup_inode_id == $cg) | .formatted.value.nest] | add // 0'; }
+
+nest_is() { [ "$(nest_of "$1" kt_nodata)" -eq "$2" ]; }
+
+# one connection from cgroup $1 (its tcp_established callback), waited for
+one_conn() { kh_client "$1" "$TMP/one.out" 5201 --bytes 1000; wait "$LAST_PID"; }
+
+@test "nested containers, a module without data: the nesting follows containers that go, come back and move" {
+	OUTER="$(kh_cgroup outer)"
+	INNER="$(kh_cgroup outer/inner)"
+	ASIDE="$(kh_cgroup aside)"
+	kh_netns
+	kh_server 5201
+	cp "$TESTMODS/kt_nodata.bpf.o" "$TMP/modules/"
+	kh_start
+	# no nesting: nothing to check on the hot path
+	kh_write_policy outer "$OUTER" "helpers = kt_nodata"
+	wait_active outer
+	[ "$(nest_of "$OUTER" kt_nodata)" -eq 0 ]
+	kh_write_policy inner "$INNER" "helpers = kt_nodata"
+	wait_active inner
+	kh_until nest_is "$OUTER" 2
+	[ "$(nest_of "$INNER" kt_nodata)" -eq 1 ]
+	one_conn "$INNER"
+	[ "$(hook_sum "$INNER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 0 ]
+	# the inner container goes: the outer one is the nearest again, for the inner cgroup too
+	rm "$TMP/policies/inner.conf"
+	kh_until nest_is "$OUTER" 0
+	one_conn "$INNER"
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	# it comes back, then moves beside the outer one: nested, then not
+	kh_write_policy inner "$INNER" "helpers = kt_nodata"
+	kh_until nest_is "$OUTER" 2
+	one_conn "$INNER"
+	[ "$(hook_sum "$INNER" kt_nodata tcp_established.callbacks)" -eq 2 ]
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	kh_write_policy inner "$ASIDE" "helpers = kt_nodata"
+	kh_until nest_is "$OUTER" 0
+	[ "$(nest_of "$ASIDE" kt_nodata)" -eq 0 ]
+	one_conn "$ASIDE"
+	one_conn "$OUTER"
+	[ "$(hook_sum "$ASIDE" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 2 ]
 }
 
 @test "moving a container to another cgroup leaves nothing on the old one, the selector included" {

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "kops.h"
 #include "log.h"
 #include "netns.h"
 
@@ -40,12 +41,12 @@ int netns__enter(int ns)
 
 	if (self < 0)
 		return self;
-	return setns(ns, CLONE_NEWNET) ? -errno : 0;
+	return kops.setns(ns, CLONE_NEWNET) ? -errno : 0;
 }
 
 void netns__leave(void)
 {
-	if (setns(self_fd, CLONE_NEWNET)) {
+	if (kops.setns(self_fd, CLONE_NEWNET)) {
 		pr_warn("cannot return to khelpd's own network namespace: %s; aborting\n", strerror(errno));
 		abort();
 	}

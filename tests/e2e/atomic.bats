@@ -168,3 +168,23 @@ one_conn() { kh_client "$1" "$TMP/one.out" 5201 --bytes 1000; wait "$LAST_PID"; 
 	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.name == \"kt_cc\" and .state == \"active\")'"
 	grep -qw kt_cc /proc/sys/net/ipv4/tcp_available_congestion_control
 }
+
+@test "a module file is read once: the object loaded is the one whose metadata was checked" {
+	APP="$(kh_cgroup app)"
+	kh_netns
+	kh_server 5201
+	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
+	kh_write_policy web "$APP" "helpers = kt_conn"
+	# every open of kt_conn.bpf.o after the first gives version 2's bytes, as if the file
+	# had been replaced between a read of its metadata and a second open to load it
+	KH_SWAP_PATH="$TMP/modules/kt_conn.bpf.o" KH_SWAP_WITH="$TESTMODS/kt_conn_v2.bpf.o" \
+		LD_PRELOAD="$OUT/bin/kh_swapopen.so" kh_start
+	wait_active web
+	"$KHELPCTL" -j modules | jq -e '.[] | select(.name == "kt_conn" and .version == "1.0.0")'
+	kh_client "$APP" "$TMP/c.out" 5201 --seconds 1 --hold 3
+	port="$(kh_wait_line "$TMP/c.out" local)"
+	kh_until bash -c "'$KHELPCTL' -j conns --module kt_conn | jq -e --arg p '$ADDR_A:$port' '.[] | select(.local == \$p)'"
+	"$KHELPCTL" -j conns --module kt_conn | tee "$TMP/conns.json"
+	# the program that runs is version 1's, the version checked and shown
+	[ "$(jq -r --arg p "$ADDR_A:$port" '.[] | select(.local == $p) | .modules.kt_conn.version' "$TMP/conns.json")" -eq 1 ]
+}

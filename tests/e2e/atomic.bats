@@ -188,3 +188,35 @@ one_conn() { kh_client "$1" "$TMP/one.out" 5201 --bytes 1000; wait "$LAST_PID"; 
 	# the program that runs is version 1's, the version checked and shown
 	[ "$(jq -r --arg p "$ADDR_A:$port" '.[] | select(.local == $p) | .modules.kt_conn.version' "$TMP/conns.json")" -eq 1 ]
 }
+
+@test "a CC module whose load fails after it registered: MODULE_DESTROY runs, the CC and the sysctl are as before" {
+	kh_start
+	allowed_before="$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)"
+	# kt_ccinit counts its module events at key 0 of its config map: pin one of that layout
+	# where khelpd reuses it, and a second pin that outlives the failed load
+	mkdir -p "$BPFFS/modules/kt_ccinit"
+	bpftool map create "$BPFFS/modules/kt_ccinit/ccfg" type hash key 8 value 160 entries 4096 name khelp_ccfg
+	bpftool map pin pinned "$BPFFS/modules/kt_ccinit/ccfg" "$BPFFS/kt_ccinit_events"
+	# something that is not a link where the registration is pinned: the kernel has
+	# registered the CC when the load fails there
+	mkdir "$BPFFS/modules/kt_ccinit/ops"
+	cp "$TESTMODS/kt_ccinit.bpf.o" "$TMP/modules/"
+	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.file == \"kt_ccinit.bpf.o\" and .state == \"rejected\")'"
+	"$KHELPCTL" -j modules | jq -e '.[] | select(.file == "kt_ccinit.bpf.o") | .reason | contains("cannot pin") and contains("/ops")'
+	# MODULE_INIT ran, so MODULE_DESTROY ran too
+	bpftool -j map dump pinned "$BPFFS/kt_ccinit_events"
+	# a little-endian __u64 at byte offset $1 of the value at key 0
+	ev() {
+		local h
+		h="$(bpftool -j map lookup pinned "$BPFFS/kt_ccinit_events" key 0 0 0 0 0 0 0 0 |
+			jq -r ".value[$1:$(($1 + 8))] | reverse | map(ltrimstr(\"0x\")) | join(\"\")")"
+		printf '%d\n' "0x$h"
+	}
+	[ "$(ev 24)" -eq 1 ]	# params[0]: MODULE_INIT
+	[ "$(ev 32)" -eq 1 ]	# params[1]: MODULE_DESTROY
+	# the kernel does not offer it, and the allowed list is as it was
+	run grep -qw kt_ccinit /proc/sys/net/ipv4/tcp_available_congestion_control
+	[ "$status" -ne 0 ]
+	[ "$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)" = "$allowed_before" ]
+	rm -f "$BPFFS/kt_ccinit_events"
+}

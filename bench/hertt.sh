@@ -5,7 +5,12 @@
 #    (tp_btf/tcp_probe), against the floors of bench/hertt_floor.bpf.c
 #    attached directly with bpftool: a sockops program that only sets the same
 #    callback flags, one that also does one sk_storage_get, and a tcp_probe
-#    program doing one sk_storage_get;
+#    program doing what khelp's tcp_est_in entry does before the hook (the
+#    callback-flag test, then one sk_storage_get);
+#  - h_ertt_in and its floor per ACK of the hooked connection: tcp_probe runs
+#    for both ends, so the per-call figure mixes the sender's ACKs with the
+#    receiver's data segments; (run time - unhooked calls x the program's ns
+#    per call on sockets without h_ertt) / segments the sender received;
 #  - h_ertt_in on sockets of a container WITHOUT the module (attached because
 #    another container uses h_ertt): ns per call and calls per segment;
 #  - single-core throughput: sender and receiver pinned to one CPU, cubic on
@@ -97,6 +102,14 @@ stats_round() {
 }
 # nspc FILE: per-round ns per call from "time calls segs" lines
 nspc() { awk '{ printf "%.2f\n", $1 / $2 }' "$1"; }
+# nspa FILE UNHOOKED: per-round ns per ACK of the hooked sender: the calls beyond the
+# sender's received segments are the receiver's, costed at the median ns per call of
+# FILE UNHOOKED (the same program on sockets without the module)
+nspa() {
+	local u
+	u="$(nspc "$2" | bl_stats | cut -d' ' -f1)"
+	awk -v u="$u" '{ printf "%.2f\n", ($1 - ($2 - $3) * u) / $3 }' "$1"
+}
 emit() { bl_emit "$PART" "h_ertt cost" "$@"; }
 
 HPIN="$BPFFS/modules/h_ertt"
@@ -123,8 +136,14 @@ emit "h_ertt_in, sockets without h_ertt" "calls per received segment" x "both en
 bpftool cgroup attach "$FLOOR" sock_ops pinned "$FPINS/progs/hertt_floor1"
 FLOOR_CG_ATTACHED="$FLOOR" FLOOR_PROG=hertt_floor1
 bpftool prog loadall "$TMP/hertt_floor_in.bpf.o" "$FPINS/links" map name hf_data pinned "$FPINS/maps/hf_data" autoattach
-for r in $(seq "$ROUNDS"); do stats_round floor_in "$FLOOR" "$FPINS/links/hertt_floor_in"; done
-emit "floor: tcp_probe + sk_storage_get" "ns per callback" ns "bpftool-attached; the sender's sockets have the floor's storage" $(nspc "$TMP/stat.floor_in.0")
+for r in $(seq "$ROUNDS"); do
+	stats_round floor_in "$FLOOR" "$FPINS/links/hertt_floor_in"
+	stats_round floor_in_unhooked "$NONE" "$FPINS/links/hertt_floor_in"
+done
+emit "floor: tcp_probe + sk_storage_get" "ns per callback" ns "bpftool-attached; flag test + lookup as khelp's entry; the sender's sockets have the floor's storage" $(nspc "$TMP/stat.floor_in.0")
+emit "floor: tcp_probe, sockets without" "ns per callback" ns "the same floor on a transfer whose sockets have neither flags nor storage" $(nspc "$TMP/stat.floor_in_unhooked.0")
+emit "h_ertt_in (est_in, tcp_probe)" "ns per ACK of the hooked conn" ns "(run time - receiver calls x ns on sockets without h_ertt) / sender's segments" $(nspa "$TMP/stat.ertt.1" "$TMP/stat.unhooked.0")
+emit "floor: tcp_probe + sk_storage_get" "ns per ACK of the hooked conn" ns "the same split for the floor" $(nspa "$TMP/stat.floor_in.0" "$TMP/stat.floor_in_unhooked.0")
 rm -rf "$FPINS/links"
 bpftool cgroup detach "$FLOOR" sock_ops pinned "$FPINS/progs/hertt_floor1"
 FLOOR_CG_ATTACHED=

@@ -6,14 +6,17 @@
  * (WRITE_HDR_OPT: every sent skb, RETRANS), so the run counts compare.
  *   hertt_floor0  sets the flags, nothing else
  *   hertt_floor1  the same plus one bpf_sk_storage_get (h_ertt's data lookup)
- *   hertt_floor_in  tp_btf/tcp_probe with one bpf_sk_storage_get: the
- *                   floor of h_ertt's every-ACK entry
+ *   hertt_floor_in  tp_btf/tcp_probe doing what khelp's tcp_est_in entry
+ *                   does before the hook (KHELP__EST_IN_PROG_1): pass
+ *                   sockets without the callback flags after one load,
+ *                   then one bpf_sk_storage_get: the floor of h_ertt_in
  * bpftool loads and attaches them directly (no khelpd); built twice, the
  * tcp_probe program with -DHF_TCP_PROBE (bpftool autoattaches that object;
  * it reuses the sockops object's pinned hf_data map).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 
 #define HF_FLAGS	(BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG | BPF_SOCK_OPS_RETRANS_CB_FLAG)
 
@@ -61,7 +64,12 @@ int hertt_floor1(struct bpf_sock_ops *skops)
 SEC("tp_btf/tcp_probe")
 int hertt_floor_in(__u64 *ctx)
 {
-	__u64 *v = bpf_sk_storage_get(&hf_data, (struct sock *)ctx[0], 0, 0);
+	struct sock *sk = (struct sock *)ctx[0];
+	__u64 *v;
+
+	if ((bpf_core_cast(sk, struct tcp_sock)->bpf_sock_ops_cb_flags & HF_FLAGS) != HF_FLAGS)
+		return 0;
+	v = bpf_sk_storage_get(&hf_data, sk, 0, 0);
 
 	if (v)
 		*v += 1;

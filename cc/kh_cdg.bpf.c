@@ -389,15 +389,15 @@ void BPF_PROG(kh_cdg_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 {
 	struct kh_cdg *ca = cdg_ca(sk);
 	struct tcp_sock *tp = khcc_tp(sk);
-	__u32 incr = 0, s_w_incr = 0;
+	__u32 incr = 0, s_w_incr = 0, maxwin;
 	struct cdg *d;
 
 	if (!(ca->flags & CDG_HAVE_ERTT)) {
 		khcc_newreno_increase(sk, acked);
 		return;
 	}
-	/* FreeBSD's CDG skips CCF_CWND_LIMITED; Linux's test keeps an idle window from growing. */
-	if ((ca->flags & CDG_CONGESTION_ACK) || !khcc_linux_cwnd_limited(sk))
+	/* FreeBSD's CDG has no CCF_CWND_LIMITED test: it grows on every ACK. */
+	if (ca->flags & CDG_CONGESTION_ACK)
 		return;
 	d = cdg_data(sk);
 	if (!d)
@@ -422,10 +422,12 @@ void BPF_PROG(kh_cdg_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 			incr = d->window_incr;
 		}
 	}
+	/* at most TCP_MAXWIN << snd_scale, as FreeBSD */
+	maxwin = khcc_fbsd_maxwin(tp);
 	if (d->shadow_w > 0)
-		d->shadow_w += s_w_incr;
+		d->shadow_w = khcc_min(d->shadow_w + s_w_incr, maxwin);
 	if (incr)
-		khcc_set_cwnd(tp, tp->snd_cwnd + incr);
+		khcc_set_cwnd(tp, khcc_min(tp->snd_cwnd + incr, maxwin));
 }
 
 /* cong_signal(CC_NDUPACK): loss counts only when the queue is thought full. */

@@ -81,6 +81,8 @@ flows() {
 		want "q_${cc#kh_}" && fid_flow_clean "q_${cc#kh_}" "$CG/c_$cc" 5201
 	done
 	want q_dctcp && fid_flow_clean q_dctcp "$CG/c_kh_dctcp" 5202
+	# kh_dctcp to a listener whose CC does not need ECN: no ECN, reno
+	want noecn_dctcp && fid_flow_clean noecn_dctcp "$CG/c_kh_dctcp" 5201
 	return 0
 }
 ALL_RESULTS="$TMP/results.all"
@@ -147,6 +149,7 @@ echo
 		q_cdg q_newreno
 		q_htcp q_newreno
 		q_dctcp q_newreno
+		noecn_dctcp q_newreno
 	PAIRS
 } | column -t
 echo

@@ -66,6 +66,10 @@ setup_file() {
 		fid_flow_clean "q_${cc#kh_}" "$CG/c_$cc" 5201
 	done
 	fid_flow_clean q_dctcp "$CG/c_kh_dctcp" 5202
+	# kh_dctcp towards a listener that does not need ECN (port 5201): Linux
+	# accepts ECN from an ECT SYN only if the listener's CC needs it, so
+	# the connection has no ECN
+	FID_SECONDS=2 fid_flow_clean noecn_dctcp "$CG/c_kh_dctcp" 5201
 	# an application-limited sender: 10 Mbit/s through the 100 Mbit/s bottleneck
 	FID_SECONDS=2 fid_flow_clean app_reno - 5201 --cc reno --rate 10
 	FID_SECONDS=2 fid_flow_clean app_newreno "$CG/c_kh_newreno" 5201 --rate 10
@@ -201,6 +205,18 @@ delay_based() {
 	# delayed ACK with the new state over older segments counted 1.09-1.26)
 	check_ratio "kh_dctcp deliveries ACKed with ECE per CE mark" "$(fid_get q_dctcp ce)" "$(fid_get q_dctcp marks)" 0.95 1.05
 	check_ratio "kh_dctcp goodput vs kh_newreno's" "$(fid_get q_dctcp goodput)" "$(fid_get q_newreno goodput)" 0.7 2
+}
+
+@test "kh_dctcp without ECN leaves for reno and sends no ECT: the full queue marks none of its segments (FreeBSD sends ECT only with ECN)" {
+	rows noecn_dctcp q_dctcp
+	# Linux's dctcp falls back to dctcp-reno the same way; kh_dctcp used
+	# to keep its name and the handshake's ECT(0) on every data segment
+	[ "$(fid_get noecn_dctcp cc)" = reno ]
+	[ "$(fid_get noecn_dctcp ce)" -eq 0 ]
+	# the flow filled the queue far past the 2 ms CE threshold: an ECT
+	# segment would have been marked
+	check_ratio "longest sojourn / queue" "$(fid_get noecn_dctcp sojourn_max)" "$FID_QUEUE_MS" 0.5 1.2
+	[ "$(fid_get noecn_dctcp marks)" -eq 0 ]
 }
 
 @test "an application-limited kh_newreno grows cwnd while it is below the peer's window (FreeBSD's CCF_CWND_LIMITED); the kernel's reno does not" {

@@ -179,6 +179,7 @@ floor_in_on() {
 floor_in_off() { rm -rf "$BPFFS/bench/floor_in"; }
 state_ready() { # STATE: khelpd shows exactly its containers, active, and its est_in links
 	local st="$1" want m
+	# shellcheck disable=SC2086 # a list of names
 	want="$(printf '%s\n' bare khcubic srv_khcubic ${STATE_POLICIES[$st]} | jq -R . | jq -sc sort)"
 	[ "$("$KHELPCTL" -j containers | jq -c '[.[] | select(.state == "active" and .error == null) | .name] | sort')" = "$want" ] || return 1
 	for m in h_ertt kt_pp1 kt_pp2 kt_pp3 kt_pp4 kt_pp5 kt_pp6 kt_pp7 kt_pp8; do
@@ -305,6 +306,7 @@ ratio_rows "hook path" ertt plain "vs h_ertt's logic alone, same CC both ends" "
 ratio_rows "hook path" bare_ertt kernel "vs kernel alone, same CC both ends; h_ertt active in another container"
 ratio_rows "hook path" khcubic kernel "vs kernel cubic; kh_cubic both ends"
 ratio_rows "hook path" ertt_khcubic khcubic "vs kh_cubic alone; kh_cubic both ends"
+ratio_rows "hook path" ertt_khcubic kernel "vs kernel cubic; kh_cubic both ends" "h_ertt + kh_cubic vs kernel cubic"
 for n in 1 4 8; do ratio_rows "hook path" "pp$n" kernel "vs kernel alone, same CC both ends"; done
 ratio_rows "hook path" bare_pp8 kernel "vs kernel alone, same CC both ends; 8 modules active in another container"
 for n in 1 4 8; do

@@ -504,34 +504,36 @@ static __always_inline void ertt_rx(struct khelp_ctx *ctx, struct ertt *e)
 {
 	struct ertt_txq *q = &e->txq;
 	struct ertt_ack a = {};
+	const struct sk_buff *skb = ctx->skb;
 	const struct skb_shared_info *shinfo;
-	struct ertt_hdr h;
+	const __u8 *data;
 	struct tcp_sock *tp;
-	__u16 segs = 1;
-	__u32 ack, snd_una, snd_nxt, hlen, sack = 0;
+	__u16 segs;
+	__u32 ack, snd_una, snd_nxt, hlen, sack = 0, w0, flags_w;
 	int found = 0;
-	void *data;
 
 	/* The socket backlog merges the pure ACKs that arrive while the user
 	 * holds the socket (tcp_add_backlog): tcp_rcv_established then gets
-	 * one skb whose gso_segs counts them, and its ACK is the latest. */
-	shinfo = (const struct skb_shared_info *)(ctx->skb->head + ctx->skb->end);
-	if (!bpf_core_read(&segs, sizeof(segs), &shinfo->gso_segs) && segs > 1)
+	 * one skb whose gso_segs counts them, and its ACK is the latest.
+	 * Kernel memory is read with plain loads (bpf_core_cast, untrusted
+	 * pointers: a fault reads 0), not bpf_probe_read_kernel calls. */
+	shinfo = bpf_core_cast(skb->head + skb->end, struct skb_shared_info);
+	segs = shinfo->gso_segs;
+	if (segs > 1)
 		e->acks_merged += segs - 1;
 	else
 		segs = 1;
 	e->acks_seen += segs;
 	if (!q->len)			/* nothing in flight: nothing to match */
 		return;
-	data = ctx->skb->data;
-	/* the header with the usual options (NOP NOP TS): one read */
-	if (bpf_probe_read_kernel(&h, TCP_HDR_MIN_LEN + TCPOLEN_TSTAMP_ALIGNED, data))
-		return;
-	if (!h.th.ack)
+	/* skb->data is the TCP header: read-only untrusted memory */
+	data = skb->data;
+	flags_w = *(const __u32 *)(data + 12);	/* doff, flags, window (big endian) */
+	if (!(flags_w & bpf_htonl(0x00100000)))	/* ACK flag */
 		return;
 	/* tcp_probe runs for TCP sockets only: a cast, not a helper call */
 	tp = bpf_core_cast(ctx->tsk, struct tcp_sock);
-	ack = bpf_ntohl(h.th.ack_seq);
+	ack = bpf_ntohl(*(const __u32 *)(data + 8));
 	snd_una = tp->snd_una;		/* still the value before this ACK */
 	snd_nxt = tp->snd_nxt;
 	/* tcp_ack() drops an ACK of data never sent (FreeBSD before the hook) */
@@ -539,11 +541,12 @@ static __always_inline void ertt_rx(struct khelp_ctx *ctx, struct ertt *e)
 		e->acks_invalid++;
 		return;
 	}
-	hlen = h.th.doff * 4;
+	hlen = (bpf_ntohl(flags_w) >> 28) * 4;
+	w0 = *(const __u32 *)(data + TCP_HDR_MIN_LEN);
 	if (hlen == TCP_HDR_MIN_LEN + TCPOLEN_TSTAMP_ALIGNED &&
-	    be32_at(h.opt) == TCPOPT_TSTAMP_ALIGNED_HDR) {
-		a.tsval = be32_at(&h.opt[4]);
-		a.tsecr = be32_at(&h.opt[8]);
+	    w0 == bpf_htonl(TCPOPT_TSTAMP_ALIGNED_HDR)) {
+		a.tsval = bpf_ntohl(*(const __u32 *)(data + TCP_HDR_MIN_LEN + 4));
+		a.tsecr = bpf_ntohl(*(const __u32 *)(data + TCP_HDR_MIN_LEN + 8));
 		a.has_ts = 1;
 	} else if (hlen > TCP_HDR_MIN_LEN) {
 		/* any other layout (SACK blocks, no timestamps): parse it in a

@@ -99,6 +99,7 @@ exec 3>/dev/null
 kh_setup
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'echo "hookpath: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 # phase 1 measures the hooks as users run them: khelpd without bpf_stats
 sed -i 's/^stats = yes/stats = no/' "$TMP/khelpd.conf"
 kh_netns

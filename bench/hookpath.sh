@@ -55,11 +55,11 @@ bl_lock "$@"
 
 PART=hookpath
 ROUNDS="${ROUNDS:-$(bl_q 8 3)}"
-SECS="${SECS:-$(bl_q 1 0.3)}"
+SECS="${SECS:-$(bl_q 0.6 0.3)}"
 LSECS="${LSECS:-1}"		# sockperf -t: whole seconds only; a run takes 2 s more (its warm-up)
 # sockperf costs 2 s of warm-up per run: latency in the first LROUNDS rounds, LAT_CONFIGS only
 LROUNDS="${LROUNDS:-$(bl_q 3 2)}"
-STATS_ROUNDS="${STATS_ROUNDS:-$(bl_q 4 2)}"
+STATS_ROUNDS="${STATS_ROUNDS:-$(bl_q 3 2)}"
 STATS_SECS="${STATS_SECS:-$(bl_q 1 0.3)}"
 CC_BYTES="${CC_BYTES:-$(bl_q 1000000000 300000000)}"
 CC_ROUNDS="${CC_ROUNDS:-$(bl_q 3 2)}"

@@ -47,7 +47,7 @@ else
 fi
 # parts that do not read QUICK yet get shorter settings of their own knobs
 if [ "$QUICK" = 1 ]; then
-	export FID_SECONDS="${FID_SECONDS:-2}" SIZES="${SIZES:-1 100}"
+	export FID_SECONDS="${FID_SECONDS:-2}"
 fi
 t_start=$(date +%s)
 declare -A took rc

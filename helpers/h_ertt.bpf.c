@@ -38,6 +38,21 @@
 #define ERTT_PENDING_RECORDED	1	/* txq.pending: the newest record */
 #define ERTT_PENDING_UNRECORDED	2	/* txq.pending: sent while the ring was full */
 
+/* The verifier's loop bound (may_goto, clang >= 19; selftests' can_loop): a
+ * counter in the JIT, where bpf_for calls an iterator kfunc per pass -- and
+ * a call is dear on CPUs whose kernel returns through a mitigation thunk. */
+#define ertt_can_loop							\
+	({								\
+		__label__ l_break, l_continue;				\
+		int __ret = 1;						\
+		asm volatile goto("may_goto %l[l_break]" :::: l_break);	\
+		goto l_continue;					\
+	l_break:							\
+		__ret = 0;						\
+	l_continue:;							\
+		__ret;							\
+	})
+
 #define NSEC_PER_USEC		1000ULL
 #define USEC_PER_MSEC		1000ULL
 
@@ -244,9 +259,11 @@ static __always_inline void ertt__process_ack(struct ertt_ack *a)
 {
 	struct ertt *e = a->e;
 	struct ertt_txq *q = &e->txq;
-	int i;
 
-	bpf_for(i, 0, ERTT_TXQ_SIZE) {
+	/* Every pass but the last removes a record: at most ERTT_TXQ_SIZE + 1.
+	 * may_goto bounds the loop for the verifier (no iterator kfunc call
+	 * per pass, as bpf_for makes). */
+	while (ertt_can_loop) {
 		struct ertt_txseg *s;
 		__u32 len, fl, end;
 		int ts;
@@ -375,8 +392,9 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 		/* __tcp_transmit_skb sets tcp_wstamp_ns, the skb's departure time,
 		 * before it computes the options: the kernel's own RTT samples
 		 * and the TSval are based on it. */
-		tp = bpf_skc_to_tcp_sock(ctx->sk);
-		if (tp) {
+		if (skops->is_fullsock) {
+			/* a cast with plain loads, not a bpf_skc_to_tcp_sock call */
+			tp = bpf_core_cast(ctx->sk, struct tcp_sock);
 			wstamp = tp->tcp_wstamp_ns;
 			s->tx_tsecr = tp->rx_opt.ts_recent;
 		} else {

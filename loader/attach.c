@@ -21,13 +21,17 @@
 
 static struct khelp_ccsel *ccsel;
 
-void attach__cfg_fill(const struct att_target *t, const struct policy *p, const struct module *m,
+void attach__cfg_fill(const struct att_target *t, const struct policy *p, const struct attachment *a,
 		      struct khelp_cgrp_cfg *cfg)
 {
+	const struct module *m = a->m;
+
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->container_id = t->cgroup_id;
 	cfg->netns_cookie = t->netns_cookie;
 	cfg->ready = 1;
+	cfg->nest = a->nest;
+	cfg->nest_gen = a->nest_gen;
 	for (unsigned int i = 0; i < m->meta.desc.nparams; i++) {
 		const struct khelp_param_desc *pd = &m->meta.params[i];
 		int k = policy__find_param(p, m->meta.desc.name, pd->name);

@@ -24,10 +24,13 @@ struct att_target {
 struct attachment {
 	struct module *m;
 	int link_fd;			/* cgroup link of the module's sockops entry, -1 for CC */
+	__u32 nest;			/* enum khelp_nest bits in force (in the config written) */
+	__u32 nest_gen;			/* and the nesting generation */
+	__u32 nest_want;		/* containers.c's nesting pass: the bits it computed */
 };
 
-/* The config module m reads in target t under policy p. */
-void attach__cfg_fill(const struct att_target *t, const struct policy *p, const struct module *m,
+/* The config module a->m reads in target t under policy p (with a's nesting bits). */
+void attach__cfg_fill(const struct att_target *t, const struct policy *p, const struct attachment *a,
 		      struct khelp_cgrp_cfg *cfg);
 /* Write it into m's maps; 0 or -errno with err naming the map and why. */
 int attach__cfg_write(const struct att_target *t, const struct module *m, const struct khelp_cgrp_cfg *cfg,

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -282,7 +284,7 @@ static void container__restore(struct container *c)
 	for (unsigned int i = 0; i < c->natt; i++) {
 		struct khelp_cgrp_cfg cfg;
 
-		attach__cfg_fill(&t, c->pol, c->att[i].m, &cfg);
+		attach__cfg_fill(&t, c->pol, &c->att[i], &cfg);
 		if (attach__cfg_write(&t, c->att[i].m, &cfg, err, sizeof(err)))
 			pr_warn("container %s: rollback: %s\n", c->name, err);
 	}
@@ -383,7 +385,7 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 	for (unsigned int i = 0; i < nnext && !ret; i++) {
 		struct khelp_cgrp_cfg cfg;
 
-		attach__cfg_fill(&t, np, next[i].m, &cfg);
+		attach__cfg_fill(&t, np, &next[i], &cfg);
 		ret = attach__cfg_write(&t, next[i].m, &cfg, why, sizeof(why));
 		if (ret)
 			snprintf(err, errlen, "%s: %s", np->path, why);
@@ -484,6 +486,7 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 	free(c->error);
 	*c = tmp;
 	index__cgroup_link(d->ct_index, c);
+	d->nest_dirty = 1;
 	return 0;
 }
 
@@ -495,6 +498,7 @@ static void container__detach_all(struct daemon *d, struct container *c)
 	if (c->ccsel_fd >= 0)
 		close(c->ccsel_fd);
 	c->ccsel_fd = -1;
+	d->nest_dirty = 1;
 	if (c->state == CT_ACTIVE)
 		offload_ct__release(d, c->pol);
 	for (int i = (int)c->natt - 1; i >= 0; i--)
@@ -727,7 +731,14 @@ int container__set_param(struct daemon *d, struct container *c, struct module *m
 	}
 	snprintf(np->params[k].value, sizeof(np->params[k].value), "%s", value);
 	np->params[k].parsed = v;
-	attach__cfg_fill(&t, np, m, &cfg);
+	{
+		struct attachment a = { .m = m, .link_fd = -1 };
+
+		for (unsigned int i = 0; i < c->natt; i++)
+			if (c->att[i].m == m)
+				a = c->att[i];
+		attach__cfg_fill(&t, np, &a, &cfg);
+	}
 	ret = attach__cfg_write(&t, m, &cfg, err, errlen);
 	if (!ret) {
 		struct policy *keep = policy__dup(np);
@@ -757,6 +768,7 @@ void container__detach_module_everywhere(struct daemon *d, struct module *m)
 			attach__release(d->cfg.bpffs, &t, &c->att[i], 1);
 			memmove(&c->att[i], &c->att[i + 1], (c->natt - i - 1) * sizeof(c->att[0]));
 			c->natt--;
+			d->nest_dirty = 1;
 			snprintf(why, sizeof(why), "module %s was unloaded", m->meta.desc.name);
 			container__set_error(c, why);
 			i--;
@@ -782,6 +794,7 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 
 		for (unsigned int i = 0; i < c->natt && !ret; i++) {
 			struct khelp_cgrp_cfg cfg;
+			struct attachment a;
 
 			if (c->att[i].m != old)
 				continue;
@@ -797,7 +810,9 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 				done = nd;
 				cap = ncap;
 			}
-			attach__cfg_fill(&t, c->pol, new, &cfg);
+			a = c->att[i];
+			a.m = new;
+			attach__cfg_fill(&t, c->pol, &a, &cfg);
 			ret = attach__cfg_write(&t, new, &cfg, err, errlen);
 			if (!ret && c->att[i].link_fd >= 0 && new->prog_fd >= 0 &&
 			    kops.link_update(c->att[i].link_fd, new->prog_fd, NULL)) {
@@ -820,7 +835,7 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 			if (a->link_fd >= 0 && old->prog_fd >= 0 && kops.link_update(a->link_fd, old->prog_fd, NULL))
 				pr_warn("container %s: cannot switch %s back: %s\n", done[k].c->name,
 					old->meta.desc.name, strerror(errno));
-			attach__cfg_fill(&t, done[k].c->pol, old, &cfg);
+			attach__cfg_fill(&t, done[k].c->pol, a, &cfg);
 			if (attach__cfg_write(&t, old, &cfg, why, sizeof(why)))
 				pr_warn("container %s: rollback: %s\n", done[k].c->name, why);
 		}
@@ -830,6 +845,7 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 	for (size_t k = 0; k < n; k++)
 		done[k].c->att[done[k].i].m = new;
 	free(done);
+	d->nest_dirty = 1;	/* the new version may keep data where the old kept none, or not */
 	return 0;
 }
 
@@ -845,13 +861,155 @@ int container__drain_module(struct daemon *d, struct module *m, char *err, size_
 
 			if (c->att[i].m != m)
 				continue;
-			attach__cfg_fill(&t, c->pol, m, &cfg);
+			attach__cfg_fill(&t, c->pol, &c->att[i], &cfg);
 			cfg.draining = 1;
 			if (attach__cfg_write(&t, m, &cfg, err, errlen) && !ret)
 				ret = -EIO;
 		}
 	}
 	return ret;
+}
+
+/*
+ * Nested containers and modules without data (see enum khelp_nest in
+ * abi.h): which attachments are nested, recomputed once per loop turn after
+ * anything attached or detached. Containers are sorted by cgroup path with
+ * '/' ordered first, so that a container's descendants follow it in one run;
+ * a stack of the containers on the current path gives every container's
+ * ancestors. An attachment is INNER when an ancestor container has the same
+ * module, OUTER when a descendant has it. Any change starts a new nesting
+ * generation, written with the bits into every nested attachment's config,
+ * so the claims made under the previous nesting no longer count.
+ */
+static int cgroup__path_cmp(const void *pa, const void *pb)
+{
+	const char *a = (*(struct container *const *)pa)->cgroup_path;
+	const char *b = (*(struct container *const *)pb)->cgroup_path;
+
+	for (;; a++, b++) {
+		int ca = *a == '/' ? 1 : (unsigned char)*a, cb = *b == '/' ? 1 : (unsigned char)*b;
+
+		if (ca != cb || !ca)
+			return ca - cb;
+	}
+}
+
+static int cgroup__is_ancestor(const char *anc, const char *path)
+{
+	size_t l = strlen(anc);
+
+	while (l > 1 && anc[l - 1] == '/')
+		l--;
+	return !strncmp(anc, path, l) && path[l] == '/';
+}
+
+/* Can a's module tell nested containers apart only through the nesting bits? */
+static int attachment__nests(const struct attachment *a)
+{
+	return a->link_fd >= 0 && !(a->m->meta.desc.flags & KHELP_F_NEEDS_DATA);
+}
+
+static struct attachment *container__att_of(struct container *c, const struct module *m)
+{
+	for (unsigned int i = 0; i < c->natt; i++)
+		if (c->att[i].m == m)
+			return &c->att[i];
+	return NULL;
+}
+
+static __u32 nest__next_gen(struct daemon *d)
+{
+	__u32 g = d->nest_gen;
+
+	/* a random start: claims pinned by an earlier khelpd are of another generation */
+	if (!g && getrandom(&g, sizeof(g), 0) != sizeof(g))
+		g = (__u32)time(NULL) ^ (__u32)getpid() << 16;
+	g++;
+	return d->nest_gen = g ? g : 1;
+}
+
+void container__nest_sync(struct daemon *d)
+{
+	struct container **v, **stack;
+	size_t n = 0, depth = 0;
+	int changed = 0;
+	__u32 gen;
+
+	if (!d->nest_dirty)
+		return;
+	d->nest_dirty = 0;
+	for (struct container *c = d->containers; c; c = c->next)
+		n += c->state == CT_ACTIVE && c->cgroup_path;
+	if (!n)
+		return;
+	v = malloc(2 * n * sizeof(*v));
+	if (!v) {
+		pr_warn("nested containers: out of memory, nesting bits not updated\n");
+		d->nest_dirty = 1;
+		return;
+	}
+	stack = v + n;
+	n = 0;
+	for (struct container *c = d->containers; c; c = c->next)
+		if (c->state == CT_ACTIVE && c->cgroup_path)
+			v[n++] = c;
+	qsort(v, n, sizeof(*v), cgroup__path_cmp);
+	for (size_t i = 0; i < n; i++)
+		for (unsigned int k = 0; k < v[i]->natt; k++)
+			v[i]->att[k].nest_want = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct container *c = v[i];
+
+		while (depth && !cgroup__is_ancestor(stack[depth - 1]->cgroup_path, c->cgroup_path))
+			depth--;
+		for (unsigned int k = 0; k < c->natt; k++) {
+			struct attachment *a = &c->att[k];
+
+			if (!attachment__nests(a))
+				continue;
+			for (size_t j = 0; j < depth; j++) {
+				struct attachment *o = container__att_of(stack[j], a->m);
+
+				if (o) {
+					a->nest_want |= KHELP_NEST_INNER;
+					o->nest_want |= KHELP_NEST_OUTER;
+				}
+			}
+		}
+		stack[depth++] = c;
+	}
+	for (size_t i = 0; i < n && !changed; i++)
+		for (unsigned int k = 0; k < v[i]->natt; k++)
+			changed |= v[i]->att[k].nest_want != v[i]->att[k].nest;
+	if (!changed) {
+		free(v);
+		return;
+	}
+	gen = nest__next_gen(d);
+	for (size_t i = 0; i < n; i++) {
+		struct container *c = v[i];
+		struct att_target t = target_of(c);
+
+		for (unsigned int k = 0; k < c->natt; k++) {
+			struct attachment a = c->att[k];
+			struct khelp_cgrp_cfg cfg;
+			char why[KHELP_REASON_MAX];
+
+			if (!a.nest_want && !a.nest)
+				continue;
+			a.nest = a.nest_want;
+			a.nest_gen = a.nest ? gen : 0;
+			attach__cfg_fill(&t, c->pol, &a, &cfg);
+			if (attach__cfg_write(&t, a.m, &cfg, why, sizeof(why))) {
+				pr_warn("container %s: nesting bits: %s\n", c->name, why);
+				d->nest_dirty = 1;	/* tried again next loop turn */
+				continue;
+			}
+			c->att[k].nest = a.nest;
+			c->att[k].nest_gen = a.nest_gen;
+		}
+	}
+	free(v);
 }
 
 /* khelpctl shutdown --detach: every container loses its modules, links and pins. */

@@ -60,6 +60,12 @@ int container__replace_module(struct daemon *d, struct module *old, struct modul
 			      size_t errlen);
 /* Stop giving module m to new connections in every container; 0 or -EIO with err (first failure). */
 int container__drain_module(struct daemon *d, struct module *m, char *err, size_t errlen);
+/*
+ * Nested containers that use one module without data: set the nesting bits
+ * (enum khelp_nest) of every attachment, once per loop turn after
+ * attachments changed (d->nest_dirty); a write that fails is tried again.
+ */
+void container__nest_sync(struct daemon *d);
 /* khelpctl shutdown --detach: detach every container; how many. */
 int container__detach_everything(struct daemon *d);
 void container__free_all(struct daemon *d);

@@ -3,6 +3,7 @@
 #ifndef KHELP_DAEMON_H
 #define KHELP_DAEMON_H
 
+#include <linux/types.h>
 #include "config.h"
 
 struct module;
@@ -15,6 +16,8 @@ struct daemon {
 	struct container *containers;	/* containers.c */
 	struct ct_index *ct_index;	/* containers.c: by name and by cgroup id */
 	int reapply;			/* lifecycle.c: re-apply every policy at the end of this loop turn */
+	int nest_dirty;			/* containers.c: attachments changed, recompute the nesting bits */
+	__u32 nest_gen;			/* containers.c: nesting generation in force (0: none yet) */
 	int stats_fd;
 	long long started_ns;
 	int shutdown;			/* khelpctl shutdown: 1 keep the datapath, 2 detached */

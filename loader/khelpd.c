@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -178,6 +179,16 @@ int main(int argc, char **argv)
 	}
 	log__set_level(verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	log__route_libbpf();
+	{
+		/* one fd per network namespace while the CC users are counted (netns__all) */
+		struct rlimit nofile;
+
+		if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+			nofile.rlim_cur = nofile.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &nofile))
+				pr_warn("cannot raise the open-file limit: %s\n", strerror(errno));
+		}
+	}
 	if (config__load(&d.cfg, config, err, sizeof(err))) {
 		pr_warn("config: %s\n", err);
 		return 1;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The kernel calls of the daemon's state changes: libbpf's, replaceable by unit tests. */
+#include <sched.h>
 #include "kops.h"
 
 struct kops kops = {
@@ -11,4 +12,5 @@ struct kops kops = {
 	.obj_get = bpf_obj_get,
 	.obj_pin = bpf_obj_pin,
 	.prog_test_run_opts = bpf_prog_test_run_opts,
+	.setns = setns,
 };

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The kernel calls the daemon's state changes make, as one table. khelpd
- * uses libbpf's functions; unit tests put fakes in to drive the rollback
- * paths (a link that cannot be created or updated, a full map) without root.
+ * uses libbpf's functions and libc's setns; unit tests put fakes in to drive
+ * the rollback paths (a link that cannot be created or updated, a full map,
+ * a namespace khelpd cannot return from) without root.
  */
 #ifndef KHELP_KOPS_H
 #define KHELP_KOPS_H
@@ -20,6 +21,7 @@ struct kops {
 	int (*obj_get)(const char *path);
 	int (*obj_pin)(int fd, const char *path);
 	int (*prog_test_run_opts)(int prog_fd, struct bpf_test_run_opts *opts);
+	int (*setns)(int fd, int nstype);	/* netns.c: into a container's namespace and back */
 };
 
 extern struct kops kops;

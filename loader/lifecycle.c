@@ -280,8 +280,9 @@ int lifecycle__detach_all(struct daemon *d)
 
 void lifecycle__flush(struct daemon *d)
 {
-	if (!d->reapply)
-		return;
-	d->reapply = 0;
-	container__reapply_all(d);
+	if (d->reapply) {
+		d->reapply = 0;
+		container__reapply_all(d);
+	}
+	container__nest_sync(d);
 }

@@ -28,7 +28,7 @@ void lifecycle__reap(struct daemon *d);
  * first), pins and CC registrations included; the files stay. How many.
  */
 int lifecycle__detach_all(struct daemon *d);
-/* End of an event-loop turn: the one re-apply of every policy, if modules changed. */
+/* End of an event-loop turn: the one re-apply of every policy, if modules changed; the nesting bits. */
 void lifecycle__flush(struct daemon *d);
 
 #endif

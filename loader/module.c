@@ -265,6 +265,11 @@ static int module__bind_maps(struct module *m, struct module *const *deps, size_
 			module__reuse_pinned(bpffs, m, map, "ccfg");
 			continue;
 		}
+		/* nested containers' claims survive a replace in place and a restart */
+		if (!strcmp(name, KHELP_NEST_MAP_NAME)) {
+			module__reuse_pinned(bpffs, m, map, "nest");
+			continue;
+		}
 		if (strncmp(name, KHELP_DATA_MAP_PREFIX, plen))
 			continue;
 		owner = name + plen;
@@ -316,13 +321,17 @@ static int module__pin(struct module *m, const char *bpffs, char *err, size_t er
 		const char *pin;
 	} pins[] = { { m->prog_fd, "sockops" }, { m->cgrp_fd, "cgrp" }, { m->data_fd, "data" },
 		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" },
-		     { m->in_prog_fd, "est_in_prog" }, { -1, "hooks" } };
+		     { m->in_prog_fd, "est_in_prog" }, { -1, "hooks" }, { -1, "nest" } };
 	struct bpf_map *hooks = bpf_object__find_map_by_name(m->obj, KHELP_HOOKS_MAP_NAME);
+	struct bpf_map *nest = bpf_object__find_map_by_name(m->obj, KHELP_NEST_MAP_NAME);
 	int ret;
 
 	/* per container and hook point: callbacks run, connections with data */
 	if (hooks)
 		pins[6].fd = bpf_map__fd(hooks);
+	/* modules without data: which nested container's copy runs for a connection */
+	if (nest)
+		pins[7].fd = bpf_map__fd(nest);
 
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
 		if (pins[i].fd < 0)

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "kops.h"
 #include "log.h"
 #include "netns.h"
 
@@ -40,12 +41,12 @@ int netns__enter(int ns)
 
 	if (self < 0)
 		return self;
-	return setns(ns, CLONE_NEWNET) ? -errno : 0;
+	return kops.setns(ns, CLONE_NEWNET) ? -errno : 0;
 }
 
 void netns__leave(void)
 {
-	if (setns(self_fd, CLONE_NEWNET)) {
+	if (kops.setns(self_fd, CLONE_NEWNET)) {
 		pr_warn("cannot return to khelpd's own network namespace: %s; aborting\n", strerror(errno));
 		abort();
 	}
@@ -73,9 +74,22 @@ int netns__cookie(const char *path, __u64 *cookie)
 	return ret;
 }
 
+static void netns__close_all(int *fds, int n, ino_t *seen)
+{
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	free(seen);
+}
+
 int netns__all(int **fds)
 {
-	const char *dirs[] = { "/proc", "/run/netns" };
+	return netns__all_in("/proc", "/run/netns", fds);
+}
+
+int netns__all_in(const char *proc, const char *named, int **fds)
+{
+	const char *dirs[] = { proc, named };
 	ino_t *seen = NULL;
 	int n = 0, cap = 0;
 
@@ -95,7 +109,7 @@ int netns__all(int **fds)
 				continue;
 			if (k == 1 && e->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), k == 0 ? "/proc/%s/ns/net" : "/run/netns/%s", e->d_name);
+			snprintf(path, sizeof(path), k == 0 ? "%s/%s/ns/net" : "%s/%s", dirs[k], e->d_name);
 			if (stat(path, &st))
 				continue;	/* the process exited */
 			for (int i = 0; i < n && !dup; i++)
@@ -111,10 +125,7 @@ int netns__all(int **fds)
 					seen = ns;
 				if (!nf) {
 					closedir(dir);
-					for (int i = 0; i < n; i++)
-						close((*fds)[i]);
-					free(*fds);
-					free(seen);
+					netns__close_all(*fds, n, seen);
 					*fds = NULL;
 					return -ENOMEM;
 				}
@@ -122,8 +133,18 @@ int netns__all(int **fds)
 				cap = ncap;
 			}
 			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;
+			if (fd < 0 && (errno == ENOENT || errno == ESRCH))
+				continue;	/* the process exited */
+			if (fd < 0) {
+				/* e.g. EMFILE: a list with namespaces left out would count their sockets as none */
+				int e = errno;
+
+				pr_warn("cannot open %s: %s (network namespaces: %d so far)\n", path, strerror(e), n);
+				closedir(dir);
+				netns__close_all(*fds, n, seen);
+				*fds = NULL;
+				return -e;
+			}
 			seen[n] = st.st_ino;
 			(*fds)[n++] = fd;
 		}

@@ -414,7 +414,7 @@ int offload_ct__show(struct daemon *d, json_object **out, char *err, size_t errl
 	return 0;
 }
 
-int offload_ct__conns(struct daemon *d, const char *container, json_object **out, char *err, size_t errlen)
+int offload_ct__conns(struct daemon *d, const char *container, json_object **out)
 {
 	*out = json_object_new_array();
 	for (struct container *c = d->containers; c; c = c->next) {
@@ -433,12 +433,6 @@ int offload_ct__conns(struct daemon *d, const char *container, json_object **out
 				json_object_array_add(*out, r);
 			}
 		json_object_put(rows);
-	}
-	if (container && container[0] && !container__find(d, container)) {
-		json_object_put(*out);
-		*out = NULL;
-		snprintf(err, errlen, "no container '%s'", container);
-		return -ENOENT;
 	}
 	return 0;
 }

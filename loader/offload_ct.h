@@ -24,6 +24,7 @@ int offload_ct__probe(const char *ifname, json_object **out, char *err, size_t e
 int offload_ct__check_file(const char *path, const char *chip, int budget, const char *fmode, json_object **out,
 			   char *err, size_t errlen);
 int offload_ct__show(struct daemon *d, json_object **out, char *err, size_t errlen);
-int offload_ct__conns(struct daemon *d, const char *container, json_object **out, char *err, size_t errlen);
+/* Flows of every offloading container, or of the one named (the caller checked it exists); 0. */
+int offload_ct__conns(struct daemon *d, const char *container, json_object **out);
 
 #endif

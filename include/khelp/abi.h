@@ -109,6 +109,32 @@ struct khelp_cgrp_cfg {
 	__u32 ready;				/* 1 once khelpd has written this */
 	__u32 draining;				/* 1: no data for new connections */
 	__s64 params[KHELP_MAX_PARAMS];
+	__u32 nest;				/* enum khelp_nest bits: modules without data only */
+	__u32 nest_gen;				/* nesting generation the claims below are valid in */
+};
+
+/*
+ * Nested containers that use one module without per-connection data: the
+ * nearest container's copy runs, the others stand aside. khelpd sets
+ * KHELP_NEST_INNER in a container's config when an ancestor container uses
+ * the module too, KHELP_NEST_OUTER when a descendant does; neither is set
+ * (and the entry program checks nothing) without nesting. The kernel runs a
+ * descendant cgroup's programs first, so an inner copy claims the connection
+ * (struct khelp_nest_mark in the module's khelp_nest sk_storage) and every
+ * outer copy that finds another container's claim of the current
+ * generation returns. khelpd changes nest_gen whenever the nesting changes,
+ * so a claim of a container that went away is ignored and re-made.
+ */
+enum khelp_nest {
+	KHELP_NEST_INNER = 0x1,	/* an ancestor container uses this module: claim connections */
+	KHELP_NEST_OUTER = 0x2,	/* a descendant container uses it: leave its claims alone */
+};
+#define KHELP_NEST_MAP_NAME	"khelp_nest"
+
+struct khelp_nest_mark {
+	__u64 container_id;			/* the container whose copy runs for this connection */
+	__u32 gen;				/* khelp_cgrp_cfg.nest_gen when it was claimed */
+	__u32 pad;
 };
 
 /*

@@ -215,8 +215,15 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	{									\
 		struct sock *tsk = (struct sock *)tctx[0];			\
 		struct khelp_ctx ctx = { .hook = KHELP_HOOK_TCP_EST_IN };	\
+		const __u32 __flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);		\
 		KHELP__DATA_T(mname) *__v;					\
 									\
+		/* the sockops entry set these callback flags on every socket	\
+		 * with the module's data before it reached ESTABLISHED: a	\
+		 * socket without them is passed for a load, not a lookup */	\
+		if (__flags && (bpf_core_cast(tsk, struct tcp_sock)->bpf_sock_ops_cb_flags & \
+				__flags) != __flags)				\
+			return 0;						\
 		__v = bpf_sk_storage_get(&khelp_data_##mname, tsk, 0, 0);	\
 		if (!__v)							\
 			return 0;						\
@@ -293,7 +300,45 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 #define KHELP__ENTRY_DATA_0(mod, dtype)						\
 	void *data = (void *)0;							\
 	if (start && ctx.cfg->draining)						\
+		return 1;							\
+	/* nested containers: only when khelpd says this one is nested */	\
+	if (ctx.cfg->nest && khelp__nest_stand_aside(sk, ctx.cfg))		\
 		return 1;
+
+/*
+ * Modules without data, nested containers (see enum khelp_nest): the marker
+ * of which container's copy runs for a connection. Descendants' programs
+ * run first, so the nearest inner copy claims the connection (or re-claims
+ * it when the claim is of an older nesting generation); a copy stands aside
+ * when the connection is claimed, in the current generation, by another.
+ */
+#define KHELP__NEST_0								\
+	struct {								\
+		__uint(type, BPF_MAP_TYPE_SK_STORAGE);				\
+		__uint(map_flags, BPF_F_NO_PREALLOC);				\
+		__type(key, int);						\
+		__type(value, struct khelp_nest_mark);				\
+	} khelp_nest SEC(".maps");						\
+	static __always_inline int khelp__nest_stand_aside(struct bpf_sock *sk,	\
+				const struct khelp_cgrp_cfg *cfg)		\
+	{									\
+		int inner = cfg->nest & KHELP_NEST_INNER;			\
+		struct khelp_nest_mark *m;					\
+									\
+		m = bpf_sk_storage_get(&khelp_nest, sk, 0,			\
+				       inner ? BPF_SK_STORAGE_GET_F_CREATE : 0);\
+		if (!m)								\
+			return 0;						\
+		if (m->gen != cfg->nest_gen) {					\
+			if (inner) {						\
+				m->container_id = cfg->container_id;		\
+				m->gen = cfg->nest_gen;				\
+			}							\
+			return 0;						\
+		}								\
+		return m->container_id != cfg->container_id;			\
+	}
+#define KHELP__NEST_1
 
 #define KHELP__ENTRY_DATA(needs, mod, dtype)	KHELP__ENTRY_DATA_##needs(mod, dtype)
 
@@ -328,6 +373,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		    KHELP__DSIZE_##needs(dtype), KHELP__DTYPE_##needs(dtype));	\
 	KHELP__CGRP_MAP;							\
 	KHELP__HOOKS_MAP;							\
+	KHELP__NEST_##needs							\
 	KHELP__EST_IN_PROG_##needs(mname, dtype)				\
 	/* Callback flags this module's hooks need on a socket. */		\
 	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\

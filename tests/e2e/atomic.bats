@@ -12,6 +12,10 @@ teardown() { kh_teardown; }
 # programs attached to cgroup DIR (bpftool prints nothing for none)
 progs_on() { bpftool -j cgroup show "$1" | jq -s 'add // [] | length'; }
 
+# sum over CPUs of one counter of module $2's hooks map entry of cgroup $1
+hook_sum() { bpftool -j map dump pinned "$BPFFS/modules/$2/hooks" |
+	jq --argjson cg "$(stat -c %i "$1")" "[.[] | select(.formatted.key.cgroup_inode_id == \$cg) | .formatted.values[].value.$3] | add // 0"; }
+
 wait_active() {
 	kh_until bash -c "'$KHELPCTL' -j containers | jq -e --arg n '$1' '.[] | select(.name == \$n and .state == \"active\" and .error == null)'"
 }
@@ -32,15 +36,18 @@ wait_active() {
 	INNER="$(kh_cgroup outer/inner)"
 	kh_netns
 	kh_server 5201
-	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
+	# kt_conn keeps per-connection data, kt_nodata keeps none
+	cp "$TESTMODS/kt_conn.bpf.o" "$TESTMODS/kt_nodata.bpf.o" "$TMP/modules/"
 	kh_start
-	kh_write_policy outer "$OUTER" "helpers = kt_conn" "[kt_conn]" "weight = 3"
-	kh_write_policy inner "$INNER" "helpers = kt_conn" "[kt_conn]" "weight = 9"
+	kh_write_policy outer "$OUTER" "helpers = kt_conn, kt_nodata" "[kt_conn]" "weight = 3"
+	kh_write_policy inner "$INNER" "helpers = kt_conn, kt_nodata" "[kt_conn]" "weight = 9"
 	wait_active outer
 	wait_active inner
 	# both links are in the inner cgroup's effective list: the outer one must stand aside
 	bpftool cgroup show "$INNER" effective
-	[ "$(bpftool -j cgroup show "$INNER" effective | jq -s 'add // [] | [.[] | select(.name == "kt_conn")] | length')" -eq 2 ]
+	for m in kt_conn kt_nodata; do
+		[ "$(bpftool -j cgroup show "$INNER" effective | jq -s --arg m $m 'add // [] | [.[] | select(.name == $m)] | length')" -eq 2 ]
+	done
 
 	kh_client "$INNER" "$TMP/in.out" 5201 --seconds 1 --hold 3
 	port="$(kh_wait_line "$TMP/in.out" local)"
@@ -60,6 +67,60 @@ wait_active() {
 	[ "$(jq -r .container <<<"$outer_row")" = outer ]
 	[ "$(jq -r .modules.kt_conn.established <<<"$outer_row")" -eq 1 ]
 	[ "$(jq -r .modules.kt_conn.weight <<<"$outer_row")" -eq 3 ]
+	# kt_nodata has no data to mark a connection with: still one run per callback, in the
+	# nearest container (the inner connection counts in inner only, the outer one in outer)
+	[ "$(hook_sum "$INNER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$INNER" kt_conn tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$OUTER" kt_conn tcp_established.callbacks)" -eq 1 ]
+}
+
+# the nesting bits (enum khelp_nest) in module $2's config of cgroup $1: 1 inner, 2 outer
+nest_of() { bpftool -j map dump pinned "$BPFFS/modules/$2/cgrp" |
+	jq --argjson cg "$(stat -c %i "$1")" '[.[] | select(.formatted.key.cgroup_inode_id == $cg) | .formatted.value.nest] | add // 0'; }
+
+nest_is() { [ "$(nest_of "$1" kt_nodata)" -eq "$2" ]; }
+
+# one connection from cgroup $1 (its tcp_established callback), waited for
+one_conn() { kh_client "$1" "$TMP/one.out" 5201 --bytes 1000; wait "$LAST_PID"; }
+
+@test "nested containers, a module without data: the nesting follows containers that go, come back and move" {
+	OUTER="$(kh_cgroup outer)"
+	INNER="$(kh_cgroup outer/inner)"
+	ASIDE="$(kh_cgroup aside)"
+	kh_netns
+	kh_server 5201
+	cp "$TESTMODS/kt_nodata.bpf.o" "$TMP/modules/"
+	kh_start
+	# no nesting: nothing to check on the hot path
+	kh_write_policy outer "$OUTER" "helpers = kt_nodata"
+	wait_active outer
+	[ "$(nest_of "$OUTER" kt_nodata)" -eq 0 ]
+	kh_write_policy inner "$INNER" "helpers = kt_nodata"
+	wait_active inner
+	kh_until nest_is "$OUTER" 2
+	[ "$(nest_of "$INNER" kt_nodata)" -eq 1 ]
+	one_conn "$INNER"
+	[ "$(hook_sum "$INNER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 0 ]
+	# the inner container goes: the outer one is the nearest again, for the inner cgroup too
+	rm "$TMP/policies/inner.conf"
+	kh_until nest_is "$OUTER" 0
+	one_conn "$INNER"
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	# it comes back, then moves beside the outer one: nested, then not
+	kh_write_policy inner "$INNER" "helpers = kt_nodata"
+	kh_until nest_is "$OUTER" 2
+	one_conn "$INNER"
+	[ "$(hook_sum "$INNER" kt_nodata tcp_established.callbacks)" -eq 2 ]
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	kh_write_policy inner "$ASIDE" "helpers = kt_nodata"
+	kh_until nest_is "$OUTER" 0
+	[ "$(nest_of "$ASIDE" kt_nodata)" -eq 0 ]
+	one_conn "$ASIDE"
+	one_conn "$OUTER"
+	[ "$(hook_sum "$ASIDE" kt_nodata tcp_established.callbacks)" -eq 1 ]
+	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 2 ]
 }
 
 @test "moving a container to another cgroup leaves nothing on the old one, the selector included" {
@@ -106,4 +167,56 @@ wait_active() {
 	cp "$TESTMODS/kt_cc.bpf.o" "$TMP/modules/"
 	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.name == \"kt_cc\" and .state == \"active\")'"
 	grep -qw kt_cc /proc/sys/net/ipv4/tcp_available_congestion_control
+}
+
+@test "a module file is read once: the object loaded is the one whose metadata was checked" {
+	APP="$(kh_cgroup app)"
+	kh_netns
+	kh_server 5201
+	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
+	kh_write_policy web "$APP" "helpers = kt_conn"
+	# every open of kt_conn.bpf.o after the first gives version 2's bytes, as if the file
+	# had been replaced between a read of its metadata and a second open to load it
+	KH_SWAP_PATH="$TMP/modules/kt_conn.bpf.o" KH_SWAP_WITH="$TESTMODS/kt_conn_v2.bpf.o" \
+		LD_PRELOAD="$OUT/bin/kh_swapopen.so" kh_start
+	wait_active web
+	"$KHELPCTL" -j modules | jq -e '.[] | select(.name == "kt_conn" and .version == "1.0.0")'
+	kh_client "$APP" "$TMP/c.out" 5201 --seconds 1 --hold 3
+	port="$(kh_wait_line "$TMP/c.out" local)"
+	kh_until bash -c "'$KHELPCTL' -j conns --module kt_conn | jq -e --arg p '$ADDR_A:$port' '.[] | select(.local == \$p)'"
+	"$KHELPCTL" -j conns --module kt_conn | tee "$TMP/conns.json"
+	# the program that runs is version 1's, the version checked and shown
+	[ "$(jq -r --arg p "$ADDR_A:$port" '.[] | select(.local == $p) | .modules.kt_conn.version' "$TMP/conns.json")" -eq 1 ]
+}
+
+@test "a CC module whose load fails after it registered: MODULE_DESTROY runs, the CC and the sysctl are as before" {
+	kh_start
+	allowed_before="$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)"
+	# kt_ccinit counts its module events at key 0 of its config map: pin one of that layout
+	# where khelpd reuses it, and a second pin that outlives the failed load
+	mkdir -p "$BPFFS/modules/kt_ccinit"
+	bpftool map create "$BPFFS/modules/kt_ccinit/ccfg" type hash key 8 value 160 entries 4096 name khelp_ccfg
+	bpftool map pin pinned "$BPFFS/modules/kt_ccinit/ccfg" "$BPFFS/kt_ccinit_events"
+	# something that is not a link where the registration is pinned: the kernel has
+	# registered the CC when the load fails there
+	mkdir "$BPFFS/modules/kt_ccinit/ops"
+	cp "$TESTMODS/kt_ccinit.bpf.o" "$TMP/modules/"
+	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.file == \"kt_ccinit.bpf.o\" and .state == \"rejected\")'"
+	"$KHELPCTL" -j modules | jq -e '.[] | select(.file == "kt_ccinit.bpf.o") | .reason | contains("cannot pin") and contains("/ops")'
+	# MODULE_INIT ran, so MODULE_DESTROY ran too
+	bpftool -j map dump pinned "$BPFFS/kt_ccinit_events"
+	# a little-endian __u64 at byte offset $1 of the value at key 0
+	ev() {
+		local h
+		h="$(bpftool -j map lookup pinned "$BPFFS/kt_ccinit_events" key 0 0 0 0 0 0 0 0 |
+			jq -r ".value[$1:$(($1 + 8))] | reverse | map(ltrimstr(\"0x\")) | join(\"\")")"
+		printf '%d\n' "0x$h"
+	}
+	[ "$(ev 24)" -eq 1 ]	# params[0]: MODULE_INIT
+	[ "$(ev 32)" -eq 1 ]	# params[1]: MODULE_DESTROY
+	# the kernel does not offer it, and the allowed list is as it was
+	run grep -qw kt_ccinit /proc/sys/net/ipv4/tcp_available_congestion_control
+	[ "$status" -ne 0 ]
+	[ "$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)" = "$allowed_before" ]
+	rm -f "$BPFFS/kt_ccinit_events"
 }

@@ -389,6 +389,92 @@ static void test_pin_replacement_keeps_the_old_pin_when_pinning_fails(void **sta
 	close(fd);
 }
 
+static struct attachment *att_of(const char *container, const struct module *m)
+{
+	struct container *c = container__find(&d, container);
+
+	assert_non_null(c);
+	for (unsigned int i = 0; i < c->natt; i++)
+		if (c->att[i].m == m)
+			return &c->att[i];
+	fail_msg("%s has no %s", container, m->meta.desc.name);
+	return NULL;
+}
+
+static void mkcg(const char *cg)
+{
+	char p[PATH_MAX + 16];
+
+	snprintf(p, sizeof(p), "%s/%s", d.cfg.cgroup_root, cg);
+	assert_int_equal(mkdir(p, 0700), 0);
+}
+
+static void test_nesting_bits_name_the_nearest_container_of_a_module_without_data(void **state)
+{
+	char err[1024];
+	__u32 gen;
+
+	(void)state;
+	mkcg("a/b");
+	mkcg("a/b/c");
+	mkcg("a-x");	/* sorts between "a" and "a/b" byte-wise: not a descendant of a */
+	assert_int_equal(policy("outer", "a", "m_one, m_two", err, sizeof(err)), 0);
+	assert_int_equal(policy("beside", "a-x", "m_one", err, sizeof(err)), 0);
+	assert_int_equal(policy("mid", "a/b", "m_one", err, sizeof(err)), 0);
+	assert_int_equal(policy("deep", "a/b/c", "m_two", err, sizeof(err)), 0);
+	assert_true(d.nest_dirty);
+	container__nest_sync(&d);
+	assert_false(d.nest_dirty);
+	assert_int_equal(att_of("outer", m1)->nest, KHELP_NEST_OUTER);
+	assert_int_equal(att_of("outer", m2)->nest, KHELP_NEST_OUTER);
+	assert_int_equal(att_of("mid", m1)->nest, KHELP_NEST_INNER);
+	assert_int_equal(att_of("deep", m2)->nest, KHELP_NEST_INNER);	/* its grandparent's */
+	assert_int_equal(att_of("beside", m1)->nest, 0);
+	gen = att_of("outer", m1)->nest_gen;
+	assert_int_not_equal(gen, 0);
+	assert_int_equal(att_of("deep", m2)->nest_gen, gen);
+	assert_int_equal(att_of("beside", m1)->nest_gen, 0);
+
+	/* the middle container goes: m_one is no longer nested, m_two still is, in a new generation */
+	assert_int_equal(unlink(strcat(strcpy(err, d.cfg.policies), "/mid.conf")), 0);
+	assert_int_equal(container__policy_removed(&d, "mid"), 0);
+	container__nest_sync(&d);
+	assert_int_equal(att_of("outer", m1)->nest, 0);
+	assert_int_equal(att_of("outer", m2)->nest, KHELP_NEST_OUTER);
+	assert_int_equal(att_of("deep", m2)->nest, KHELP_NEST_INNER);
+	assert_int_not_equal(att_of("deep", m2)->nest_gen, gen);
+	assert_int_equal(att_of("deep", m2)->nest_gen, att_of("outer", m2)->nest_gen);
+
+	/* a module with per-connection data marks connections itself: no bits */
+	m2->meta.desc.flags |= KHELP_F_NEEDS_DATA;
+	assert_int_equal(policy("deep", "a/b/c", "m_two, m_one", err, sizeof(err)), 0);
+	container__nest_sync(&d);
+	assert_int_equal(att_of("deep", m2)->nest, 0);
+	assert_int_equal(att_of("outer", m2)->nest, 0);
+	assert_int_equal(att_of("deep", m1)->nest, KHELP_NEST_INNER);
+	assert_int_equal(att_of("outer", m1)->nest, KHELP_NEST_OUTER);
+}
+
+static void test_nesting_bits_that_cannot_be_written_are_tried_again(void **state)
+{
+	char err[1024];
+
+	(void)state;
+	mkcg("a/b");
+	assert_int_equal(policy("outer", "a", "m_one", err, sizeof(err)), 0);
+	assert_int_equal(policy("inner", "a/b", "m_one", err, sizeof(err)), 0);
+	m1->cgrp_fd = FULL_MAP_FD;
+	container__nest_sync(&d);
+	assert_int_equal(att_of("outer", m1)->nest, 0);
+	assert_int_equal(att_of("inner", m1)->nest, 0);
+	assert_true(d.nest_dirty);
+	m1->cgrp_fd = 1101;
+	container__nest_sync(&d);
+	assert_int_equal(att_of("outer", m1)->nest, KHELP_NEST_OUTER);
+	assert_int_equal(att_of("inner", m1)->nest, KHELP_NEST_INNER);
+	assert_false(d.nest_dirty);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +485,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_closure_limit_from_check_to_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_replacement_keeps_the_old_pin_when_pinning_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_full_cc_config_map_fails_the_apply_clearly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nesting_bits_name_the_nearest_container_of_a_module_without_data,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nesting_bits_that_cannot_be_written_are_tried_again, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -296,7 +296,7 @@ label() {
 ratio_rows() { # TABLE CONFIG REFERENCE NOTE [ROW]
 	local tb="$1" c="$2" ref="$3" note="$4" row="${5:-$(label "$2")}"
 	bl_emit "$PART" "$tb" "$row" "throughput ratio" x "$note" $(bl_ratios "$V/$c.tput" "$V/$ref.tput")
-	[ -s "$V/$c.p50" ] || return 0
+	[ -s "$V/$c.p50" ] && [ -s "$V/$ref.p50" ] || return 0
 	bl_emit "$PART" "$tb" "$row" "p50 latency ratio" x "$note" $(bl_ratios "$V/$c.p50" "$V/$ref.p50")
 	bl_emit "$PART" "$tb" "$row" "p99 latency ratio" x "$note" $(bl_ratios "$V/$c.p99" "$V/$ref.p99")
 }

@@ -31,6 +31,15 @@ wait_active() {
 	"$KHELPCTL" status >/dev/null
 }
 
+@test "khelpd that cannot set up its 1 s timer exits with the reason instead of running without it" {
+	for call in timerfd_create timerfd_settime; do
+		run -1 env KH_FAIL_CALL=$call LD_PRELOAD="$OUT/bin/kh_failcall.so" \
+			timeout 10 "$KHELPD" --config "$TMP/khelpd.conf"
+		echo "$output"
+		[[ "$output" == *"cannot set up the 1 s timer: Cannot allocate memory"* ]]
+	done
+}
+
 @test "nested containers: the nearest container's copy of a module runs, once per callback" {
 	OUTER="$(kh_cgroup outer)"
 	INNER="$(kh_cgroup outer/inner)"

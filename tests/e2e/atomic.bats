@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
-# All-or-nothing and fail-closed: one khelpd per bpffs root, nested
-# containers (the nearest wins), moving a container between cgroups.
+# All-or-nothing and fail-closed: one khelpd per bpffs root, a timer that
+# cannot be set up, nested containers (the nearest wins, with and without
+# per-connection data), moving a container between cgroups, a CC whose load
+# fails, a module file read once.
 
 
 load lib

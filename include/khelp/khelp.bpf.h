@@ -215,8 +215,15 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	{									\
 		struct sock *tsk = (struct sock *)tctx[0];			\
 		struct khelp_ctx ctx = { .hook = KHELP_HOOK_TCP_EST_IN };	\
+		const __u32 __flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);		\
 		KHELP__DATA_T(mname) *__v;					\
 									\
+		/* the sockops entry set these callback flags on every socket	\
+		 * with the module's data before it reached ESTABLISHED: a	\
+		 * socket without them is passed for a load, not a lookup */	\
+		if (__flags && (bpf_core_cast(tsk, struct tcp_sock)->bpf_sock_ops_cb_flags & \
+				__flags) != __flags)				\
+			return 0;						\
 		__v = bpf_sk_storage_get(&khelp_data_##mname, tsk, 0, 0);	\
 		if (!__v)							\
 			return 0;						\

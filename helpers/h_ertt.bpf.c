@@ -518,6 +518,47 @@ static __always_inline void ertt__rx_opts(const __u8 *opt, __u32 opt_len, struct
 	}
 }
 
+/*
+ * The layout Linux sends with SACK blocks, [NOP NOP TS 10 tsval tsecr] NOP
+ * NOP SACK 2+8n blocks (tcp_options_write), read in place with plain loads
+ * (no copy, no byte loop); 0 if the header is laid out otherwise.
+ */
+static __always_inline int ertt__rx_sack_fast(const __u8 *th, __u32 hlen, struct ertt_ack *a,
+					      __u32 snd_una, __u32 snd_nxt, __u32 *sack, int *found)
+{
+	__u32 off = TCP_HDR_MIN_LEN, w, nblk;
+
+	if (*(const __u32 *)(th + off) == bpf_htonl(TCPOPT_TSTAMP_ALIGNED_HDR)) {
+		a->tsval = bpf_ntohl(*(const __u32 *)(th + off + 4));
+		a->tsecr = bpf_ntohl(*(const __u32 *)(th + off + 8));
+		a->has_ts = 1;
+		off += TCPOLEN_TSTAMP_ALIGNED;
+	}
+	w = bpf_ntohl(*(const __u32 *)(th + off));
+	if ((w >> 8) != ((TCPOPT_NOP << 16) | (TCPOPT_NOP << 8) | TCPOPT_SACK))
+		return 0;
+	nblk = ((w & 0xff) - TCPOLEN_SACK_BASE) / TCPOLEN_SACK_PERBLOCK;
+	if (nblk < 1 || nblk > TCP_SACK_MAX_BLOCKS ||
+	    off + 4 + nblk * TCPOLEN_SACK_PERBLOCK != hlen ||
+	    ((w & 0xff) - TCPOLEN_SACK_BASE) % TCPOLEN_SACK_PERBLOCK)
+		return 0;
+	off += 4;
+	for (__u32 j = 0; j < TCP_SACK_MAX_BLOCKS; j++) {
+		__u32 end;
+
+		if (j >= nblk)
+			break;
+		end = bpf_ntohl(*(const __u32 *)(th + off + j * TCPOLEN_SACK_PERBLOCK + 4));
+		if (!seq_gt(end, snd_una) || seq_gt(end, snd_nxt))
+			continue;
+		if (!*found || seq_gt(end, *sack)) {
+			*sack = end;
+			*found = 1;
+		}
+	}
+	return 1;
+}
+
 static __always_inline void ertt_rx(struct khelp_ctx *ctx, struct ertt *e)
 {
 	struct ertt_txq *q = &e->txq;
@@ -566,8 +607,11 @@ static __always_inline void ertt_rx(struct khelp_ctx *ctx, struct ertt *e)
 		a.tsval = bpf_ntohl(*(const __u32 *)(data + TCP_HDR_MIN_LEN + 4));
 		a.tsecr = bpf_ntohl(*(const __u32 *)(data + TCP_HDR_MIN_LEN + 8));
 		a.has_ts = 1;
+	} else if (hlen > TCP_HDR_MIN_LEN && ertt__rx_sack_fast(data, hlen, &a, snd_una, snd_nxt,
+							      &sack, &found)) {
+		/* Linux's SACK layout: read in place */
 	} else if (hlen > TCP_HDR_MIN_LEN) {
-		/* any other layout (SACK blocks, no timestamps): parse it in a
+		/* any other layout: parse it in a
 		 * map value, which the parser may index at variable offsets */
 		__u32 opt_len = hlen - TCP_HDR_MIN_LEN, zero = 0;
 		__u8 *opt = bpf_map_lookup_elem(&ertt_opt_buf, &zero);

@@ -224,11 +224,15 @@ int main(int argc, char **argv)
 		pr_warn("cannot watch %s and %s: %s\n", d.cfg.modules, d.cfg.policies, strerror(errno));
 		return 1;
 	}
+	/* the 1 s tick: waiting cgroups, draining modules, the status; without it they would never move */
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL)) {
+		pr_warn("cannot set up the 1 s timer: %s\n", strerror(errno));
+		return 1;
+	}
 	lfd = listen__open(d.cfg.socket);
 	if (lfd < 0)
 		return 1;
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	timerfd_settime(tfd, 0, &tick, NULL);
 
 	pr_info("khelpd %s: modules %s, policies %s, bpffs %s, socket %s\n", KHELP_VERSION, d.cfg.modules,
 		d.cfg.policies, d.cfg.bpffs, d.cfg.socket);

@@ -93,11 +93,19 @@ $(OUTPUT)/testmodules/%.bpf.o: tests/modules/%.bpf.c $(BPF_HDRS) $(wildcard test
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ihelpers -c $< -o $@
 
 # benchmark-only BPF objects (floors, dispatcher prototype): built by make bench
-BENCHBPF := $(addprefix $(OUTPUT)/bench/,$(patsubst bench/%.bpf.c,%.bpf.o,$(wildcard bench/*.bpf.c)))
+BENCHBPF := $(addprefix $(OUTPUT)/bench/,$(patsubst bench/%.bpf.c,%.bpf.o,$(wildcard bench/*.bpf.c))) \
+	$(OUTPUT)/bench/h_ertt_plain.bpf.o
 $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c vmlinux.h
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# a helper's own source without khelp's entry code (KHELP_PLAIN in khelp.bpf.h): the
+# floor "the module's logic alone" of bench/hookpath.sh
+$(OUTPUT)/bench/%_plain.bpf.o: helpers/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DKHELP_PLAIN -Ihelpers -c $< -o $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)

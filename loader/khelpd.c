@@ -131,13 +131,16 @@ static void pins__reconcile(struct daemon *d)
 				continue;
 			while ((l = readdir(cd))) {
 				struct module *m = registry__find(d, l->d_name);
+				char pin[PATH_MAX];
 
-				if (l->d_name[0] != '.' && (!m || !container__uses(c, m))) {
-					char pin[PATH_MAX];
-
-					pins__path(pin, sizeof(pin), d->cfg.bpffs, "containers", e->d_name, l->d_name);
-					unlink(pin);
-				}
+				if (l->d_name[0] == '.' || (m && container__uses(c, m)))
+					continue;
+				/* the container's CC selector, pinned beside its modules' links */
+				if (!strcmp(l->d_name, ATT_CCSEL_PIN) && c->ccsel_fd >= 0)
+					continue;
+				pins__path(pin, sizeof(pin), d->cfg.bpffs, "containers", e->d_name, l->d_name);
+				if (unlink(pin) && errno != ENOENT)
+					pr_warn("cannot remove stale pin %s: %s\n", pin, strerror(errno));
 			}
 			closedir(cd);
 		}

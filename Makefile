@@ -61,7 +61,7 @@ LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/%.o,$(LOADER_COMMON))
 OFFLOAD_SRCS := $(filter-out %.bpf.c,$(wildcard offload/*.c))
 OFFLOAD_OBJS := $(patsubst offload/%.c,$(OBJ)/offload/%.o,$(OFFLOAD_SRCS))
 
-all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(BIN)/kh_swapopen.so $(MODULES) $(TESTMODULES) $(PLATFORM_BPF) $(OFFLOAD_BPF)
+all: $(BIN)/khelpd $(BIN)/khelpctl $(BIN)/khtcp $(BIN)/kh_swapopen.so $(BIN)/kh_failcall.so $(MODULES) $(TESTMODULES) $(PLATFORM_BPF) $(OFFLOAD_BPF)
 
 install-deps:
 	$(Q)bash scripts/install-deps.sh
@@ -93,11 +93,19 @@ $(OUTPUT)/testmodules/%.bpf.o: tests/modules/%.bpf.c $(BPF_HDRS) $(wildcard test
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ihelpers -c $< -o $@
 
 # benchmark-only BPF objects (floors, dispatcher prototype): built by make bench
-BENCHBPF := $(addprefix $(OUTPUT)/bench/,$(patsubst bench/%.bpf.c,%.bpf.o,$(wildcard bench/*.bpf.c)))
+BENCHBPF := $(addprefix $(OUTPUT)/bench/,$(patsubst bench/%.bpf.c,%.bpf.o,$(wildcard bench/*.bpf.c))) \
+	$(OUTPUT)/bench/h_ertt_plain.bpf.o
 $(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c vmlinux.h
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# a helper's own source without khelp's entry code (KHELP_PLAIN in khelp.bpf.h): the
+# floor "the module's logic alone" of bench/hookpath.sh
+$(OUTPUT)/bench/%_plain.bpf.o: helpers/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DKHELP_PLAIN -Ihelpers -c $< -o $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
@@ -147,8 +155,9 @@ $(BIN)/khtcp: tests/tools/khtcp.c | $(BIN)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $< -o $@
 
-# LD_PRELOAD shim of the e2e test that a module file is read once (atomic.bats)
-$(BIN)/kh_swapopen.so: tests/tools/kh_swapopen.c | $(BIN)
+# LD_PRELOAD shims of e2e tests: a module file that changes between two opens
+# (atomic.bats), a libc call that fails (service.bats)
+$(BIN)/kh_%.so: tests/tools/kh_%.c | $(BIN)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -shared -fPIC $< -o $@ -ldl
 

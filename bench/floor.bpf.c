@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Floors for the per-callback cost (bench/bpfstats.sh), attached directly with
+ * Floors for the per-callback cost (bench/hookpath.sh), attached directly with
  * bpftool, no khelpd: the cheapest sockops programs that get the same per-packet
- * callbacks as a khelp module hooking tcp_est_in and tcp_est_out.
+ * callbacks as a khelp module hooking tcp_est_out (every sent segment; tcp_est_in
+ * is a tp_btf program, whose floor is bench/floor_in.bpf.c).
  *   fl_empty   sets the callback flags at establishment, returns: what
  *              bpf_stats and the kernel's program call cost by themselves
  *   fl_lookup  the same plus one bpf_sk_storage_get per callback and a
@@ -11,7 +12,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#define FL_FLAGS	(BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG)
+#define FL_FLAGS	BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG
 
 struct fl_data { __u64 n; };
 

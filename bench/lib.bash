@@ -69,7 +69,7 @@ bl_emit() {
 	shift 6
 	local s med min max q1 q3 n
 	local vals
-	vals="$(printf '%s\n' "$@" | grep -E '^-?[0-9.]+([eE][-+]?[0-9]+)?$')"
+	vals="$(printf '%s\n' "$@" | grep -E '^-?[0-9.]+([eE][-+]?[0-9]+)?$' || true)"
 	s="$(printf '%s\n' "$vals" | grep . | bl_stats)"
 	mkdir -p "$BENCH_OUT"
 	read -r med min max q1 q3 n <<<"$s"

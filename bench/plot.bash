@@ -3,7 +3,7 @@
 #   ratio.png        throughput ratios of the hook path and dispatch rows
 #   throughput.png   Mbit/s per configuration, median with min..max
 #   latency.png      sockperf p50/p99 per configuration
-#   callback.png     ns per callback (bpf_stats) per configuration
+#   callback.png     ns per call (bpf_stats) per program kind and configuration
 #   attach.png       drop-to-active latency vs containers, from any figure whose metric matches
 #                    /drop.to.active/ and whose row names the container count, e.g.
 #                    {"table":"control plane","row":"1000 containers","metric":"drop-to-active","unit":"ms",...}
@@ -46,8 +46,12 @@ bars "$BENCH_OUT/ratio.png" "Throughput ratio vs its reference (median of per-ro
 	'set yrange [0.5:1.3]; set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb "red"'
 tsv throughput throughput >"$D/tput"
 bars "$BENCH_OUT/throughput.png" "TCP throughput per configuration (one CPU, median of rounds)" "Mbit/s" "$D/tput"
-tsv "per callback" "ns per callback" >"$D/cb"
-bars "$BENCH_OUT/callback.png" "Cost per sockops callback (bpf_stats, median of rounds)" "ns per callback" "$D/cb"
+# the programs' own figures (not the differences between them), sockops and tp_btf apart
+jq -r '.figures[] | select(.table == "per callback" and (.row | test(" - |above") | not)) |
+	[(.row + " [" + (.metric | sub(" ns per call"; "")) + "]"), .median, .min, .max] | @tsv' "$ALL" >"$D/cb"
+bars "$BENCH_OUT/callback.png" "Cost per call: sockops and tp_btf programs (bpf_stats, median of rounds)" "ns per call" "$D/cb" \
+	'set bmargin 17; set rmargin 34'
+
 tsv latency p50 >"$D/p50"
 tsv latency p99 >"$D/p99"
 if [ -s "$D/p50" ]; then

@@ -5,10 +5,12 @@
 # The whole run holds /tmp/khelp-e2e.lock (KHELP_BENCH_LOCKED=1 tells the parts
 # not to take it again). Each part appends JSON lines to $BENCH_OUT/<part>.jsonl
 # (contract: TEAM.md, method: bench/lib.bash); a part that writes none has its
-# printed output put into the report as it is. The previous run's figures are
-# kept in $BENCH_OUT/previous/ and shown next to this run's, so two consecutive
-# runs can be compared figure by figure.
-#   QUICK=1     fewer and shorter rounds (< 3 minutes)
+# printed output put into the report as it is. The previous run of the same
+# kind (QUICK or full) is kept in $BENCH_OUT/previous[-quick]/ and shown next to
+# this run's figures; bench/compare.sh writes the figure-by-figure comparison
+# to $BENCH_OUT/compare.md and its summary into the report.
+#   QUICK=1     fewer and shorter rounds, without hertt (< 3 minutes; hookpath has
+#               h_ertt's rows)
 #   PARTS="a b" run only these parts (bench/a.sh bench/b.sh)
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,24 +23,31 @@ bl_lock "$@"
 
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 mkdir -p "$BENCH_OUT"
-# keep the last complete run for the run-to-run comparison
-if [ -f "$BENCH_OUT/all.json" ]; then
-	rm -rf "$BENCH_OUT/previous"
-	mkdir -p "$BENCH_OUT/previous"
-	cp "$BENCH_OUT/all.json" "$BENCH_OUT/previous/"
+# keep the last complete run of the same kind for the run-to-run comparison
+PREVDIR="$BENCH_OUT/previous$([ "$QUICK" = 1 ] && echo -quick)"
+if [ -f "$BENCH_OUT/all.json" ] && [ "$(jq -r .machine.quick "$BENCH_OUT/all.json")" = "$QUICK" ]; then
+	rm -rf "$PREVDIR"
+	mkdir -p "$PREVDIR"
+	cp "$BENCH_OUT/all.json" "$PREVDIR/"
 fi
-rm -f "$BENCH_OUT"/*.jsonl "$BENCH_OUT"/*.log "$BENCH_OUT"/*.meta.json "$BENCH_OUT"/*.png
+rm -f "$BENCH_OUT"/*.jsonl "$BENCH_OUT"/*.log "$BENCH_OUT"/*.meta.json "$BENCH_OUT"/*.png "$BENCH_OUT/compare.md"
 
 if [ -n "${PARTS:-}" ]; then
 	parts=()
 	for p in $PARTS; do parts+=("bench/$p.sh"); done
 else
 	parts=()
-	for p in bench/*.sh; do [ "$p" = bench/run.sh ] || parts+=("$p"); done
+	for p in bench/*.sh; do
+		case $p in
+		bench/run.sh | bench/compare.sh) continue;;
+		bench/hertt.sh) [ "$QUICK" = 1 ] && continue;;
+		esac
+		parts+=("$p")
+	done
 fi
 # parts that do not read QUICK yet get shorter settings of their own knobs
 if [ "$QUICK" = 1 ]; then
-	export FID_SECONDS="${FID_SECONDS:-2}" SIZES="${SIZES:-1 100}"
+	export FID_SECONDS="${FID_SECONDS:-2}"
 fi
 t_start=$(date +%s)
 declare -A took rc
@@ -60,7 +69,22 @@ total=$(($(date +%s) - t_start))
 } | jq -s 'add' >"$BENCH_OUT/all.json"
 
 bash bench/plot.bash || echo "plots failed (gnuplot)" >&2
-bash bench/report.bash "${parts[@]}" >"$BENCH_OUT/report.md"
+PREV="$PREVDIR/all.json" bash bench/report.bash "${parts[@]}" >"$BENCH_OUT/report.md"
+if [ -f "$PREVDIR/all.json" ]; then
+	bash bench/compare.sh "$PREVDIR/all.json" "$BENCH_OUT/all.json" >"$BENCH_OUT/compare.md"
+	{
+		echo
+		echo "## Against the previous run (bench/compare.sh, all figures: compare.md)"
+		echo
+		grep '^Old:' "$BENCH_OUT/compare.md"
+		echo
+		grep '^- unit' "$BENCH_OUT/compare.md"
+		echo
+		echo "Ratios beyond 2% and beyond both runs' spread:"
+		echo
+		grep -F '**>2%**' "$BENCH_OUT/compare.md" | grep ' ratio ' || echo "(none)"
+	} >>"$BENCH_OUT/report.md"
+fi
 {
 	echo
 	echo "## Parts"

@@ -186,7 +186,7 @@ int attach__ccsel_link(const char *bpffs, const struct att_target *t, int *fd, c
 		return ret;
 	}
 	prog = bpf_program__fd(ccsel->progs.khelp_ccsel);
-	if (!att__pin_path(bpffs, t, "congestion", pin, sizeof(pin)) && (*fd = link__adopt(pin, t, prog)) >= 0)
+	if (!att__pin_path(bpffs, t, ATT_CCSEL_PIN, pin, sizeof(pin)) && (*fd = link__adopt(pin, t, prog)) >= 0)
 		return 0;
 	cgfd = open(t->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {
@@ -232,7 +232,7 @@ int attach__ccsel_set(const struct att_target *t, const char *name, char *err, s
 int attach__ccsel_pin(const char *bpffs, const struct att_target *t, int fd)
 {
 	char pin[PATH_MAX];
-	int ret = att__pin_path(bpffs, t, "congestion", pin, sizeof(pin));
+	int ret = att__pin_path(bpffs, t, ATT_CCSEL_PIN, pin, sizeof(pin));
 
 	return ret ? ret : pins__replace_fd(fd, pin);
 }
@@ -241,7 +241,7 @@ void attach__ccsel_unpin(const char *bpffs, const struct att_target *t)
 {
 	char pin[PATH_MAX];
 
-	if (!att__pin_path(bpffs, t, "congestion", pin, sizeof(pin)) && unlink(pin) && errno != ENOENT)
+	if (!att__pin_path(bpffs, t, ATT_CCSEL_PIN, pin, sizeof(pin)) && unlink(pin) && errno != ENOENT)
 		pr_warn("cannot remove %s: %s\n", pin, strerror(errno));
 }
 

@@ -49,6 +49,9 @@ void attach__release(const char *bpffs, const struct att_target *t, const struct
 /* Remove the pin of m's link in t. */
 void attach__unpin(const char *bpffs, const struct att_target *t, const struct module *m);
 
+/* Name of the selector's pin in the container's pin directory, beside its modules' links. */
+#define ATT_CCSEL_PIN	"congestion"
+
 /*
  * The default-CC selector on t's cgroup. attach__ccsel_link gives a new (or
  * adopted, when pinned on this cgroup) link in *fd, not yet pinned;

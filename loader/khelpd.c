@@ -131,13 +131,16 @@ static void pins__reconcile(struct daemon *d)
 				continue;
 			while ((l = readdir(cd))) {
 				struct module *m = registry__find(d, l->d_name);
+				char pin[PATH_MAX];
 
-				if (l->d_name[0] != '.' && (!m || !container__uses(c, m))) {
-					char pin[PATH_MAX];
-
-					pins__path(pin, sizeof(pin), d->cfg.bpffs, "containers", e->d_name, l->d_name);
-					unlink(pin);
-				}
+				if (l->d_name[0] == '.' || (m && container__uses(c, m)))
+					continue;
+				/* the container's CC selector, pinned beside its modules' links */
+				if (!strcmp(l->d_name, ATT_CCSEL_PIN) && c->ccsel_fd >= 0)
+					continue;
+				pins__path(pin, sizeof(pin), d->cfg.bpffs, "containers", e->d_name, l->d_name);
+				if (unlink(pin) && errno != ENOENT)
+					pr_warn("cannot remove stale pin %s: %s\n", pin, strerror(errno));
 			}
 			closedir(cd);
 		}
@@ -224,11 +227,15 @@ int main(int argc, char **argv)
 		pr_warn("cannot watch %s and %s: %s\n", d.cfg.modules, d.cfg.policies, strerror(errno));
 		return 1;
 	}
+	/* the 1 s tick: waiting cgroups, draining modules, the status; without it they would never move */
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL)) {
+		pr_warn("cannot set up the 1 s timer: %s\n", strerror(errno));
+		return 1;
+	}
 	lfd = listen__open(d.cfg.socket);
 	if (lfd < 0)
 		return 1;
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	timerfd_settime(tfd, 0, &tick, NULL);
 
 	pr_info("khelpd %s: modules %s, policies %s, bpffs %s, socket %s\n", KHELP_VERSION, d.cfg.modules,
 		d.cfg.policies, d.cfg.bpffs, d.cfg.socket);

@@ -410,6 +410,60 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	}
 
 /*
+ * KHELP_PLAIN (benchmarks only, -DKHELP_PLAIN): the same module source built
+ * as plain programs without khelp's entry code, for the floor "the module's
+ * logic alone" (bench/hookpath.sh, attached with bpftool, no khelpd). The
+ * sockops program keeps what any program with per-connection data needs
+ * (callback filter, socket check, one sk_storage lookup, created at
+ * connection start, the callback flags) and drops what khelp adds: the
+ * container config and hook counters (cgroup storage), the netns check, the
+ * draining and nearest-container checks, the data header's bookkeeping and
+ * the metadata sections. Parameters read their declared defaults. The
+ * tcp_est_in program is the same as under khelp (it has no entry code).
+ */
+#ifdef KHELP_PLAIN
+#define KHELP__PLAIN_DATA_1(mod, dtype)						\
+	KHELP__DATA_T(mod) *__v = bpf_sk_storage_get(&khelp_data_##mod, sk, 0,	\
+				start ? BPF_SK_STORAGE_GET_F_CREATE : 0);	\
+	if (!__v)								\
+		return 1;							\
+	dtype *data = &__v->d;
+#define KHELP__PLAIN_DATA_0(mod, dtype)	void *data = (void *)0;
+#define KHELP__PLAIN_CALL(point, fn)						\
+	if (khelp__is_##point(op, skops)) {					\
+		ctx.hook = khelp__id_##point;					\
+		fn(&ctx, data);							\
+	}
+#undef KHELP__MODULE_I
+#define KHELP__MODULE_I(mname, mversion, mclasses, mflags, dtype, needs)	\
+	char LICENSE[] SEC("license") = "Dual BSD/GPL";				\
+	KHELP__EST_IN_PROG_##needs(mname, dtype)				\
+	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
+	SEC("sockops")								\
+	int mname(struct bpf_sock_ops *skops)					\
+	{									\
+		struct khelp_ctx ctx = { .skops = skops };			\
+		__u32 op = skops->op;						\
+		int start = op == BPF_SOCK_OPS_TCP_CONNECT_CB ||		\
+			    op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ||		\
+			    op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB;		\
+									\
+		if (!start && !(0 KHELP_HOOKS(KHELP__HOOK_MATCH)))		\
+			return 1;						\
+		struct bpf_sock *sk = skops->sk;				\
+		if (!sk)							\
+			return 1;						\
+		ctx.sk = sk;							\
+		KHELP__PLAIN_DATA_##needs(mname, dtype)				\
+		if (khelp__cb_flags && op != BPF_SOCK_OPS_TCP_CONNECT_CB && start) \
+			bpf_sock_ops_cb_flags_set(skops,			\
+				skops->bpf_sock_ops_cb_flags | khelp__cb_flags); \
+		KHELP_HOOKS(KHELP__PLAIN_CALL)					\
+		return 1;							\
+	}
+#endif /* KHELP_PLAIN */
+
+/*
  * KHELP_CC_MODULE(name, version, flags, data_type): a congestion control
  * module. It defines its own SEC(".struct_ops.link") tcp_congestion_ops map;
  * name must equal the ops' .name.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
-# All-or-nothing and fail-closed: one khelpd per bpffs root, nested
-# containers (the nearest wins), moving a container between cgroups.
+# All-or-nothing and fail-closed: one khelpd per bpffs root, a timer that
+# cannot be set up, nested containers (the nearest wins, with and without
+# per-connection data), moving a container between cgroups, a CC whose load
+# fails, a module file read once.
 
 
 load lib
@@ -29,6 +31,15 @@ wait_active() {
 	[[ "$output" == *"another khelpd owns $BPFFS"* ]]
 	[ ! -S "$TMP/second.sock" ]
 	"$KHELPCTL" status >/dev/null
+}
+
+@test "khelpd that cannot set up its 1 s timer exits with the reason instead of running without it" {
+	for call in timerfd_create timerfd_settime; do
+		run -1 env KH_FAIL_CALL=$call LD_PRELOAD="$OUT/bin/kh_failcall.so" \
+			timeout 10 "$KHELPD" --config "$TMP/khelpd.conf"
+		echo "$output"
+		[[ "$output" == *"cannot set up the 1 s timer: Cannot allocate memory"* ]]
+	done
 }
 
 @test "nested containers: the nearest container's copy of a module runs, once per callback" {

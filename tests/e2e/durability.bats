@@ -97,3 +97,21 @@ has_modules() { kh_until bash -c "'$KHELPCTL' -j containers | jq -e --arg n '$1'
 	[ -e "$BPFFS/containers/web/kt_conn" ]
 	[ "$(cg_progs "$APP")" -eq 1 ]
 }
+
+@test "a container's CC selector stays pinned across restarts: the reconcile at start keeps it" {
+	kh_write_policy web "$APP" "helpers = kt_conn" "congestion = kh_newreno"
+	cp "$TESTMODS/kt_conn.bpf.o" "$MODS/kh_newreno.bpf.o" "$TMP/modules/"
+	kh_start
+	has_modules web '["kt_conn","kh_newreno"]'
+	[ -e "$BPFFS/containers/web/congestion" ]
+	for _ in 1 2; do
+		kh_stop
+		kh_start
+		has_modules web '["kt_conn","kh_newreno"]'
+		[ -e "$BPFFS/containers/web/congestion" ]
+		[ "$(cg_progs "$APP")" -eq 2 ]	# kt_conn + the selector, each once
+	done
+	# with khelpd down, the selector still chooses the container's CC
+	kh_stop
+	[ "$(cg_progs "$APP")" -eq 2 ]
+}

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * LD_PRELOAD shim for tests: the libc call named by KH_FAIL_CALL fails with
+ * ENOMEM instead of running (timerfd_create or timerfd_settime), so a test
+ * can show that khelpd checks what it returns.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+
+static int failing(const char *name)
+{
+	const char *f = getenv("KH_FAIL_CALL");
+
+	return f && !strcmp(f, name);
+}
+
+int timerfd_create(int clockid, int flags)
+{
+	static int (*real)(int, int);
+
+	if (failing("timerfd_create")) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (!real)
+		real = dlsym(RTLD_NEXT, "timerfd_create");
+	return real(clockid, flags);
+}
+
+int timerfd_settime(int fd, int flags, const struct itimerspec *new, struct itimerspec *old)
+{
+	static int (*real)(int, int, const struct itimerspec *, struct itimerspec *);
+
+	if (failing("timerfd_settime")) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (!real)
+		real = dlsym(RTLD_NEXT, "timerfd_settime");
+	return real(fd, flags, new, old);
+}

@@ -28,6 +28,8 @@
 #define KHCC_TCP_ECN_DEMAND_CWR		4
 #define KHCC_TCP_CONG_NEEDS_ECN		0x2
 #define KHCC_TCP_INFINITE_SSTHRESH	0x7fffffffU
+#define KHCC_SOL_TCP			6
+#define KHCC_TCP_CONGESTION		13
 /* random() in FreeBSD returns 0..2^31-1 */
 #define KHCC_RANDOM_MAX			0x7fffffffU
 
@@ -121,17 +123,16 @@ static __always_inline int khcc_cwnd_limited(const struct sock *sk)
 }
 
 /*
- * Linux's idea of cwnd-limited (tcp_is_cwnd_limited()): kh_chd and kh_cdg
- * use it where FreeBSD's CHD and CDG skip CCF_CWND_LIMITED altogether
- * (docs/cc.md, Deviations).
+ * FreeBSD's CHD and CDG do not test CCF_CWND_LIMITED: they grow cwnd on
+ * every ACK, up to the largest window the peer can advertise,
+ * TCP_MAXWIN << snd_scale bytes. That limit in packets.
  */
-static __always_inline int khcc_linux_cwnd_limited(const struct sock *sk)
+#define KHCC_TCP_MAXWIN			65535U
+static __always_inline __u32 khcc_fbsd_maxwin(const struct tcp_sock *tp)
 {
-	const struct tcp_sock *tp = khcc_tp(sk);
+	__u32 scale = BPF_CORE_READ_BITFIELD(tp, rx_opt.snd_wscale);
 
-	if (khcc_in_slow_start(tp))
-		return tp->snd_cwnd < 2 * tp->max_packets_out;
-	return !!BPF_CORE_READ_BITFIELD(tp, is_cwnd_limited);
+	return (__u32)(((__u64)KHCC_TCP_MAXWIN << (scale & 15)) / khcc_mss(tp));
 }
 
 /* Packets in flight (FreeBSD's pipe, in packets). */

@@ -73,6 +73,8 @@ struct cdg {
 	__u32 q_head;			/* oldest sample once the queues are full */
 	__u32 queue_state;		/* CDG_Q_* */
 	__u32 backoffs;			/* delay-based backoffs taken (diagnostics) */
+	__s64 qdiffmin_sum;		/* sum of the samples in qdiffmin_q */
+	__s64 qdiffmax_sum;		/* sum of the samples in qdiffmax_q */
 	__s32 qdiffmin_q[CDG_MAX_SAMPLES];
 	__s32 qdiffmax_q[CDG_MAX_SAMPLES];
 };
@@ -232,7 +234,15 @@ static __always_inline int cdg_prob_backoff(const struct kh_cdg *ca, __s32 qtren
 	return khcc_random() < p;
 }
 
-/* Moving average of the last sample_q_size gradients. */
+/*
+ * Moving average of the last sample_q_size gradients: the sum of the
+ * samples kept, divided by sample_q_size (also while the queues fill, as
+ * FreeBSD). FreeBSD updates the average incrementally, trend += (new -
+ * oldest) / n; its gradients are whole ticks << 7, so with the default n = 8
+ * that division is exact. Ours come from us and are not multiples of n: the
+ * truncation of every step would add up (a trend stuck at 7 while every
+ * sample was 15, or below 0 while the queue grew), so the sum is kept.
+ */
 static __always_inline void cdg_moving_average(struct cdg *d, __s32 qdiff_max, __s32 qdiff_min)
 {
 	__u32 n = d->sample_q_size, idx;
@@ -243,19 +253,19 @@ static __always_inline void cdg_moving_average(struct cdg *d, __s32 qdiff_max, _
 	if (d->num_samples > n) {
 		/* Replace the oldest sample. */
 		idx = d->q_head & (CDG_MAX_SAMPLES - 1);
-		d->min_qtrend += khcc_sdiv((__s64)qdiff_min - d->qdiffmin_q[idx], n);
-		d->qdiffmin_q[idx] = qdiff_min;
-		d->max_qtrend += khcc_sdiv((__s64)qdiff_max - d->qdiffmax_q[idx], n);
-		d->qdiffmax_q[idx] = qdiff_max;
+		d->qdiffmin_sum -= d->qdiffmin_q[idx];
+		d->qdiffmax_sum -= d->qdiffmax_q[idx];
 		d->q_head = d->q_head + 1 >= n ? 0 : d->q_head + 1;
 		d->num_samples--;
 	} else {
 		idx = (d->num_samples - 1) & (CDG_MAX_SAMPLES - 1);
-		d->min_qtrend += khcc_sdiv(qdiff_min, n);
-		d->qdiffmin_q[idx] = qdiff_min;
-		d->max_qtrend += khcc_sdiv(qdiff_max, n);
-		d->qdiffmax_q[idx] = qdiff_max;
 	}
+	d->qdiffmin_q[idx] = qdiff_min;
+	d->qdiffmax_q[idx] = qdiff_max;
+	d->qdiffmin_sum += qdiff_min;
+	d->qdiffmax_sum += qdiff_max;
+	d->min_qtrend = (__s32)khcc_sdiv(d->qdiffmin_sum, n);
+	d->max_qtrend = (__s32)khcc_sdiv(d->qdiffmax_sum, n);
 }
 
 /* RTT difference in us -> gradient in FreeBSD's unit (ms << D_P_E). */
@@ -304,6 +314,9 @@ static __always_inline int cdg_new_measurement(struct sock *sk, struct kh_cdg *c
 		}
 		if (d->min_qtrend < 0 || d->max_qtrend < 0)
 			d->consec_cong_cnt = 0;
+		khcc_dbg("kh_cdg: rtt min %u max %u qdiff %d %d qtrend %d %d state %u cwnd %u cong %d",
+			 d->minrtt_in_rtt, d->maxrtt_in_rtt, qdiff_min, qdiff_max, d->min_qtrend,
+			 d->max_qtrend, d->queue_state, khcc_tp(sk)->snd_cwnd, congestion);
 	}
 	d->minrtt_in_prevrtt = d->minrtt_in_rtt;
 	d->minrtt_in_rtt = CDG_RTT_INF;
@@ -376,15 +389,15 @@ void BPF_PROG(kh_cdg_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 {
 	struct kh_cdg *ca = cdg_ca(sk);
 	struct tcp_sock *tp = khcc_tp(sk);
-	__u32 incr = 0, s_w_incr = 0;
+	__u32 incr = 0, s_w_incr = 0, maxwin;
 	struct cdg *d;
 
 	if (!(ca->flags & CDG_HAVE_ERTT)) {
 		khcc_newreno_increase(sk, acked);
 		return;
 	}
-	/* FreeBSD's CDG skips CCF_CWND_LIMITED; Linux's test keeps an idle window from growing. */
-	if ((ca->flags & CDG_CONGESTION_ACK) || !khcc_linux_cwnd_limited(sk))
+	/* FreeBSD's CDG has no CCF_CWND_LIMITED test: it grows on every ACK. */
+	if (ca->flags & CDG_CONGESTION_ACK)
 		return;
 	d = cdg_data(sk);
 	if (!d)
@@ -409,10 +422,12 @@ void BPF_PROG(kh_cdg_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 			incr = d->window_incr;
 		}
 	}
+	/* at most TCP_MAXWIN << snd_scale, as FreeBSD */
+	maxwin = khcc_fbsd_maxwin(tp);
 	if (d->shadow_w > 0)
-		d->shadow_w += s_w_incr;
+		d->shadow_w = khcc_min(d->shadow_w + s_w_incr, maxwin);
 	if (incr)
-		khcc_set_cwnd(tp, tp->snd_cwnd + incr);
+		khcc_set_cwnd(tp, khcc_min(tp->snd_cwnd + incr, maxwin));
 }
 
 /* cong_signal(CC_NDUPACK): loss counts only when the queue is thought full. */

@@ -182,10 +182,10 @@ void BPF_PROG(kh_chd_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 {
 	struct kh_chd *ca = chd_ca(sk);
 	struct tcp_sock *tp = khcc_tp(sk);
-	__u32 incr = 0;
+	__u32 incr = 0, maxwin;
 
-	/* FreeBSD's CHD skips CCF_CWND_LIMITED; Linux's test keeps an idle window from growing. */
-	if ((ca->flags & CHD_BACKOFF_ACK) || !khcc_linux_cwnd_limited(sk))
+	/* FreeBSD's CHD has no CCF_CWND_LIMITED test: it grows on every ACK. */
+	if (ca->flags & CHD_BACKOFF_ACK)
 		return;
 	if (khcc_fbsd_slow_start(tp)) {
 		incr = acked;
@@ -202,9 +202,11 @@ void BPF_PROG(kh_chd_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 	}
 	if (!incr)
 		return;
+	/* at most TCP_MAXWIN << snd_scale, as FreeBSD */
+	maxwin = khcc_fbsd_maxwin(tp);
 	if (ca->shadow_w > 0)
-		ca->shadow_w += incr;
-	khcc_set_cwnd(tp, tp->snd_cwnd + incr);
+		ca->shadow_w = khcc_min(ca->shadow_w + incr, maxwin);
+	khcc_set_cwnd(tp, khcc_min(tp->snd_cwnd + incr, maxwin));
 }
 
 /* cong_signal(CC_NDUPACK): only a loss with a queue counts as congestion. */

@@ -8,8 +8,11 @@
  * ssthresh as NewReno. With `slowstart` the first ECN signal halves instead
  * and resets alpha to its maximum. Receiver: ECE echoes the CE state of the
  * data exactly, and a change of CE state is ACKed at once.
- * The module asks Linux for ECN on every connection (TCP_CONG_NEEDS_ECN);
- * without ECN negotiated it behaves as NewReno.
+ * The module asks Linux for ECN on every connection (TCP_CONG_NEEDS_ECN).
+ * A connection that did not negotiate ECN switches to the kernel's reno
+ * before it sends data, as Linux's dctcp falls back to dctcp-reno: that
+ * clears the ECT bits the handshake set (FreeBSD never sends ECT without
+ * ECN), which a struct_ops program cannot clear otherwise.
  */
 #define KHELP_CC 1
 #define KHELP_PARAMS(P)							\
@@ -19,6 +22,7 @@
 #include <khelp/khelp.bpf.h>
 #include "kh_cc.h"
 
+#define DCTCP_FALLBACK_CC	"reno"	/* without ECN (Linux's dctcp: dctcp-reno) */
 #define DCTCP_MAX_ALPHA		1024U
 #define DCTCP_ALPHA_SHIFT	10	/* alpha is a fraction << 10 */
 
@@ -65,6 +69,29 @@ static __always_inline void dctcp_reset_window(struct kh_dctcp *ca, const struct
 	ca->old_delivered_ce = tp->delivered_ce;
 }
 
+/*
+ * No ECN on an established connection: leave for reno. The kernel's
+ * tcp_reinit_congestion_control() then clears the socket's ECT bits
+ * (INET_ECN_dontxmit), as Linux's dctcp_init() does. Checked at .init and
+ * at CA_EVENT_TX_START: a CC chosen in SYN_SENT (at connect(), khelp's
+ * container default) is initialised there, before the handshake decided
+ * ECN, and not again (tcp_init_transfer() skips an initialised CC); the
+ * first data segment raises TX_START before its IP header takes the ECT bits.
+ */
+static __always_inline int dctcp_fallback(struct sock *sk, const struct tcp_sock *tp)
+{
+	char name[] = DCTCP_FALLBACK_CC;
+	int err;
+
+	khcc_dbg("kh_dctcp: ECN check: state %u ecn_flags %x", sk->__sk_common.skc_state, tp->ecn_flags);
+	if (dctcp_ecn_ok(tp) ||
+	    ((1 << sk->__sk_common.skc_state) & (TCPF_SYN_SENT | TCPF_LISTEN | TCPF_CLOSE)))
+		return 0;
+	err = bpf_setsockopt(sk, KHCC_SOL_TCP, KHCC_TCP_CONGESTION, name, sizeof(name));
+	khcc_dbg("kh_dctcp: no ECN: to %s: %d", name, err);
+	return !err;
+}
+
 SEC("struct_ops")
 void BPF_PROG(kh_dctcp_init, struct sock *sk)
 {
@@ -72,6 +99,8 @@ void BPF_PROG(kh_dctcp_init, struct sock *sk)
 	struct kh_dctcp *ca = dctcp_ca(sk);
 	struct tcp_sock *tp = khcc_tp(sk);
 
+	if (dctcp_fallback(sk, tp))
+		return;		/* the socket is reno's now: icsk_ca_priv is not ours */
 	__builtin_memset(ca, 0, sizeof(*ca));
 	ca->init_alpha = khcc_min((__u32)khelp_cc_param(cfg, alpha), DCTCP_MAX_ALPHA);
 	ca->shift_g = khcc_min((__u32)khelp_cc_param(cfg, shift_g), (__u32)DCTCP_ALPHA_SHIFT);
@@ -215,6 +244,9 @@ void BPF_PROG(kh_dctcp_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 	struct tcp_sock *tp = khcc_tp(sk);
 
 	switch (ev) {
+	case CA_EVENT_TX_START:
+		dctcp_fallback(sk, tp);	/* then the socket is reno's: nothing more here */
+		break;
 	case CA_EVENT_ECN_IS_CE:
 		dctcp_ce_state(sk, ca, 1);
 		break;

@@ -44,12 +44,17 @@ bytes_sent() { ip netns exec "$NS_A" ss -tin "sport = :$1" | grep -oE 'bytes_sen
 		*) want="[\"$cc\"]" ;;
 		esac
 		[ "$(kh_modules_of web)" = "$want" ]
+		# kh_dctcp without ECN leaves for reno, as Linux's dctcp does: this
+		# listener's CC does not need ECN, so Linux refuses ECN from the
+		# ECT SYN (fidelity.bats runs kh_dctcp with ECN)
+		want_cc="$cc"
+		[ "$cc" = kh_dctcp ] && want_cc=reno
 		kh_client "$W" "$TMP/$cc.out" 5201 --seconds 1 --hold 2
 		port="$(kh_wait_line "$TMP/$cc.out" local)"
-		kh_until cc_is "$port" "$cc" || true
+		kh_until cc_is "$port" "$want_cc" || true
 		seen="$(cc_of "$port")"
 		echo "$cc: ss shows '$seen'"
-		[ "$seen" = "$cc" ]
+		[ "$seen" = "$want_cc" ]
 		kh_wait_line "$TMP/$cc.out" sent >/dev/null
 		mbit="$(awk '$1 == "sent" { print int($4) }' "$TMP/$cc.out")"
 		echo "$cc: $mbit Mbit/s"

@@ -66,9 +66,15 @@ setup_file() {
 		fid_flow_clean "q_${cc#kh_}" "$CG/c_$cc" 5201
 	done
 	fid_flow_clean q_dctcp "$CG/c_kh_dctcp" 5202
+	# kh_dctcp towards a listener that does not need ECN (port 5201): Linux
+	# accepts ECN from an ECT SYN only if the listener's CC needs it, so
+	# the connection has no ECN
+	FID_SECONDS=2 fid_flow_clean noecn_dctcp "$CG/c_kh_dctcp" 5201
 	# an application-limited sender: 10 Mbit/s through the 100 Mbit/s bottleneck
 	FID_SECONDS=2 fid_flow_clean app_reno - 5201 --cc reno --rate 10
 	FID_SECONDS=2 fid_flow_clean app_newreno "$CG/c_kh_newreno" 5201 --rate 10
+	FID_SECONDS=2 fid_flow_clean app_chd "$CG/c_kh_chd" 5201 --rate 10
+	FID_SECONDS=2 fid_flow_clean app_cdg "$CG/c_kh_cdg" 5201 --rate 10
 	fid_table | sed 's/^/# /' >&3
 	# one real retransmission timeout in the middle of a flow (fid_rto_flow)
 	export FID_RTO_RESULTS="$TMP/rto_results"
@@ -120,8 +126,18 @@ check_ratio() {
 	[ "$(fid_get cubic bad_ssthresh)" -eq 0 ]
 }
 
+# skip_if_hit LABEL CC: the kept flow LABEL was still hit by this machine's
+# kernel skipping a BPF CC's ssthresh() (every attempt was): what follows
+# bursts into the full queue whatever the module does
+skip_if_hit() {
+	if [ "$(fid_get "$1" bad_ssthresh)" -gt 0 ]; then
+		skip "this machine's kernel, not $2: all $FID_TRIES $1 flows had ssthresh > TCP_INFINITE_SSTHRESH ($(fid_get "$1" bad_ssthresh) ACKs seen in the last, a lower bound). This kernel build skips BPF program runs in some task contexts; a skipped ssthresh() hands TCP a stack slot the trampoline never wrote (0x81104110). Upstream Linux runs every op"
+	fi
+}
+
 @test "kh_newreno vs the kernel's reno through the same lossy bottleneck: throughput, retransmits, window" {
-	rows kh_newreno reno
+	rows kh_newreno kh_newreno~1 kh_newreno~2 reno
+	skip_if_hit kh_newreno kh_newreno
 	[ "$(fid_get kh_newreno cc)" = kh_newreno ]
 	[ "$(fid_get reno cc)" = reno ]
 	check_ratio "goodput" "$(fid_get kh_newreno goodput)" "$(fid_get reno goodput)" 0.8 1.25
@@ -132,7 +148,8 @@ check_ratio() {
 }
 
 @test "kh_cubic vs the kernel's cubic through the same lossy bottleneck: throughput, retransmits; window in the TCP-friendly region" {
-	rows kh_cubic cubic reno
+	rows kh_cubic kh_cubic~1 kh_cubic~2 cubic reno
+	skip_if_hit kh_cubic kh_cubic
 	[ "$(fid_get kh_cubic cc)" = kh_cubic ]
 	[ "$(fid_get cubic cc)" = cubic ]
 	check_ratio "goodput" "$(fid_get kh_cubic goodput)" "$(fid_get cubic goodput)" 0.8 1.25
@@ -170,8 +187,10 @@ delay_based() {
 @test "kh_cdg keeps the queue shorter than kh_newreno's, and still uses the link" {
 	# delay gradients have no target delay: CDG settles where its per-RTT
 	# backoff probability balances growth, well below a full 50 ms queue
-	# (0.41-0.72 of kh_newreno's seen with every-ACK h_ertt: docs/cc.md)
-	delay_based q_cdg kh_cdg 0.8
+	# (0.21-0.37 of kh_newreno's in 15 of 16 flows and 0.60 once since its
+	# smoothed gradients are exact means; 0.23-0.70 before, when their
+	# truncation drifted: docs/cc.md)
+	delay_based q_cdg kh_cdg 0.7
 }
 
 @test "kh_dctcp negotiates ECN and its receiver echoes CE; kh_newreno, which does not ask for ECN, never sees the marks" {
@@ -188,6 +207,18 @@ delay_based() {
 	check_ratio "kh_dctcp goodput vs kh_newreno's" "$(fid_get q_dctcp goodput)" "$(fid_get q_newreno goodput)" 0.7 2
 }
 
+@test "kh_dctcp without ECN leaves for reno and sends no ECT: the full queue marks none of its segments (FreeBSD sends ECT only with ECN)" {
+	rows noecn_dctcp q_dctcp
+	# Linux's dctcp falls back to dctcp-reno the same way; kh_dctcp used
+	# to keep its name and the handshake's ECT(0) on every data segment
+	[ "$(fid_get noecn_dctcp cc)" = reno ]
+	[ "$(fid_get noecn_dctcp ce)" -eq 0 ]
+	# the flow filled the queue far past the 2 ms CE threshold: an ECT
+	# segment would have been marked
+	check_ratio "longest sojourn / queue" "$(fid_get noecn_dctcp sojourn_max)" "$FID_QUEUE_MS" 0.5 1.2
+	[ "$(fid_get noecn_dctcp marks)" -eq 0 ]
+}
+
 @test "an application-limited kh_newreno grows cwnd while it is below the peer's window (FreeBSD's CCF_CWND_LIMITED); the kernel's reno does not" {
 	rows app_newreno app_reno
 	[ "$(fid_get app_newreno cc)" = kh_newreno ]
@@ -195,6 +226,17 @@ delay_based() {
 	# the window: every ACK of slow start grows cwnd until it passes the
 	# receiver's window. Linux's is_cwnd_limited keeps reno at its initial 10.
 	check_ratio "app-limited cwnd, kh_newreno / reno" "$(fid_get app_newreno cwnd_med)" "$(fid_get app_reno cwnd_med)" 3 1000
+}
+
+@test "application-limited kh_chd and kh_cdg grow cwnd on every ACK, as FreeBSD's CHD and CDG (no cwnd-limited test); the kernel's reno does not" {
+	rows app_chd app_cdg app_reno
+	[ "$(fid_get app_chd cc)" = kh_chd ]
+	[ "$(fid_get app_cdg cc)" = kh_cdg ]
+	# FreeBSD's chd_window_increase() and cdg_window_increase() grow cwnd
+	# up to TCP_MAXWIN << snd_scale whatever the sender sends; at 10 Mbit/s
+	# the queue stays empty, so no delay backoff stops them
+	check_ratio "app-limited cwnd, kh_chd / reno" "$(fid_get app_chd cwnd_med)" "$(fid_get app_reno cwnd_med)" 3 1000
+	check_ratio "app-limited cwnd, kh_cdg / reno" "$(fid_get app_cdg cwnd_med)" "$(fid_get app_reno cwnd_med)" 3 1000
 }
 
 # rto_rows LABEL...: the RTO flows' results
@@ -239,9 +281,7 @@ rto_rows() {
 	# fidelity_lib.bash) bursts into the full queue whatever the CC does.
 	# kh_dctcp calls ssthresh() on every CE episode, hundreds of times a
 	# second, and is hit in about 6 flows of 10; fid_flow_clean tried FID_TRIES.
-	if [ "$(fid_get q_dctcp bad_ssthresh)" -gt 0 ]; then
-		skip "this machine's kernel, not kh_dctcp: all $FID_TRIES kh_dctcp flows had ssthresh > TCP_INFINITE_SSTHRESH ($(fid_get q_dctcp bad_ssthresh) ACKs seen in the last, a lower bound). This kernel build skips BPF program runs in some task contexts; a skipped ssthresh() hands TCP a stack slot the trampoline never wrote (0x81104110). Upstream Linux runs every op"
-	fi
+	skip_if_hit q_dctcp kh_dctcp
 	# CE marks from 2 ms of queueing on: the 50 ms queue never fills
 	[ "$(fid_get q_dctcp qdrops)" -eq 0 ]
 	check_ratio "kh_dctcp median RTT vs kh_newreno's" "$(fid_get q_dctcp rtt_med)" "$(fid_get q_newreno rtt_med)" 0 0.3

@@ -83,13 +83,26 @@ static int listen__open(const char *path)
 	}
 	if (probe >= 0)
 		close(probe);
-	unlink(path);
+	if (unlink(path) && errno != ENOENT) {
+		pr_warn("cannot remove the stale socket %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || chmod(path, 0660) || listen(fd, 16)) {
 		pr_warn("cannot listen on %s: %s\n", path, strerror(errno));
 		return -errno;
 	}
 	return fd;
+}
+
+static void pins__remove_stale(const char *sub)
+{
+	int ret;
+
+	pr_info("removing stale pins %s\n", sub);
+	ret = pins__remove_tree(sub);
+	if (ret)
+		pr_warn("cannot remove all of %s: %s; bpftool shows what stays\n", sub, strerror(-ret));
 }
 
 /* Pins that no module or container of ours explains are left from an earlier run: remove them. */
@@ -106,8 +119,7 @@ static void pins__reconcile(struct daemon *d)
 				char sub[PATH_MAX];
 
 				pins__path(sub, sizeof(sub), d->cfg.bpffs, "modules", e->d_name, NULL);
-				pr_info("removing stale pins %s\n", sub);
-				pins__remove_tree(sub);
+				pins__remove_stale(sub);
 			}
 		closedir(dir);
 	}
@@ -123,8 +135,7 @@ static void pins__reconcile(struct daemon *d)
 				continue;
 			pins__path(sub, sizeof(sub), d->cfg.bpffs, "containers", e->d_name, NULL);
 			if (!c || c->state != CT_ACTIVE) {
-				pr_info("removing stale pins %s\n", sub);
-				pins__remove_tree(sub);
+				pins__remove_stale(sub);
 				continue;
 			}
 			if (!(cd = opendir(sub)))
@@ -219,8 +230,10 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		pr_warn("cannot block signals for the event loop: %s\n", strerror(errno));
+		return 1;
+	}
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	watch = watch__new(&d);
 	if (sfd < 0 || !watch) {
@@ -327,7 +340,8 @@ int main(int argc, char **argv)
 		pr_info("exiting; attachments stay pinned under %s\n", d.cfg.bpffs);
 		notify__stopping("stopping; attachments stay pinned");
 	}
-	unlink(d.cfg.socket);
+	if (unlink(d.cfg.socket) && errno != ENOENT)
+		pr_warn("cannot remove %s: %s\n", d.cfg.socket, strerror(errno));
 	clients__free(clients);
 	watch__free(watch);
 	container__free_all(&d);

@@ -90,7 +90,7 @@ int pins__remove_tree(const char *path)
 {
 	if (access(path, F_OK))
 		return 0;
-	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) ? -errno : 0;
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) ? -(errno ? errno : EIO) : 0;
 }
 
 /*

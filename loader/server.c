@@ -338,22 +338,29 @@ static int cmd_load(struct daemon *d, json_object *req, struct reply *r)
 		return fail(r, ret, "%s: %s", path, err);
 	snprintf(dst, sizeof(dst), "%s/%s", d->cfg.modules, base);
 	snprintf(prev, sizeof(prev), "%s/.%s.prev", d->cfg.modules, base);
-	unlink(prev);
+	/* keep the previous file under a second name until the new one is in force */
+	if (unlink(prev) && errno != ENOENT)
+		return fail(r, errno, "cannot remove the stale %s: %s", prev, strerror(errno));
 	had_prev = !link(dst, prev);
+	if (!had_prev && errno != ENOENT)
+		return fail(r, errno, "cannot keep %s as %s: %s; nothing changed", dst, prev, strerror(errno));
 	ret = copy_into(d, path, base, err, sizeof(err));
 	if (!ret)
 		ret = lifecycle__module_changed(d, base, err, sizeof(err));
 	if (ret) {
+		const struct module *was = registry__find_file(d, base);
+
 		/* the previous file (and version) stay */
-		if (had_prev)
-			rename(prev, dst);
-		else if (!access(dst, F_OK) && registry__find_file(d, base) &&
-			 registry__find_file(d, base)->state == MOD_REJECTED)
-			unlink(dst);
+		if (had_prev && rename(prev, dst))
+			return fail(r, ret, "%s; and the previous file could not be put back (%s): it is %s",
+				    err, strerror(errno), prev);
+		if (!had_prev && was && was->state == MOD_REJECTED && unlink(dst) && errno != ENOENT)
+			return fail(r, ret, "%s; and the rejected %s could not be removed: %s", err, dst,
+				    strerror(errno));
 		return fail(r, ret, "%s", err);
 	}
-	if (had_prev)
-		unlink(prev);
+	if (had_prev && unlink(prev) && errno != ENOENT)
+		pr_warn("cannot remove %s (the replaced module file): %s\n", prev, strerror(errno));
 	lifecycle__flush(d);	/* the reply shows the containers that took it */
 	m = registry__find(d, meta.desc.name);
 	r->ok = m ? module__json(d, m) : json_object_new_string("waiting for dependencies");

@@ -89,8 +89,14 @@ static void est_in__detach(struct daemon *d, struct module *m)
 
 	est_in__path(d, m, path, sizeof(path));
 	pinned = bpf_obj_get(path);
-	if (pinned >= 0 && (m->in_link_fd < 0 || link__id(pinned) == link__id(m->in_link_fd)))
-		unlink(path);
+	if (pinned >= 0 && (m->in_link_fd < 0 || link__id(pinned) == link__id(m->in_link_fd)) &&
+	    unlink(path) && errno != ENOENT) {
+		/* the pin keeps the link running on every segment: keep ours and try again next turn */
+		pr_warn("module %s: cannot remove %s, tcp_est_in stays attached: %s\n",
+			m->meta.desc.name, path, strerror(errno));
+		close(pinned);
+		return;
+	}
 	if (pinned >= 0)
 		close(pinned);
 	tracing__release(m);

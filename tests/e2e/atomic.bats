@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# All-or-nothing and fail-closed: one khelpd per bpffs root, a timer that
-# cannot be set up, nested containers (the nearest wins, with and without
-# per-connection data), moving a container between cgroups, a CC whose load
-# fails, a module file read once.
+# All-or-nothing and fail-closed: one khelpd per bpffs root, a timer or
+# signals that cannot be set up, a load that cannot keep the previous file,
+# nested containers (the nearest wins, with and without per-connection data),
+# moving a container between cgroups, a CC whose load fails, a module file
+# read once.
 
 
 load lib
@@ -33,13 +34,30 @@ wait_active() {
 	"$KHELPCTL" status >/dev/null
 }
 
-@test "khelpd that cannot set up its 1 s timer exits with the reason instead of running without it" {
-	for call in timerfd_create timerfd_settime; do
+@test "khelpd that cannot set up its 1 s timer or its signals exits with the reason instead of running without them" {
+	for call in timerfd_create timerfd_settime sigprocmask; do
 		run -1 env KH_FAIL_CALL=$call LD_PRELOAD="$OUT/bin/kh_failcall.so" \
 			timeout 10 "$KHELPD" --config "$TMP/khelpd.conf"
-		echo "$output"
-		[[ "$output" == *"cannot set up the 1 s timer: Cannot allocate memory"* ]]
+		echo "$call: $output"
+		case $call in
+		sigprocmask) [[ "$output" == *"cannot block signals for the event loop: Cannot allocate memory"* ]] ;;
+		*) [[ "$output" == *"cannot set up the 1 s timer: Cannot allocate memory"* ]] ;;
+		esac
 	done
+}
+
+@test "khelpctl load that cannot keep the previous file aside refuses and changes nothing" {
+	cp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/"
+	KH_FAIL_CALL=link LD_PRELOAD="$OUT/bin/kh_failcall.so" kh_start
+	kh_until bash -c "'$KHELPCTL' -j modules | jq -e '.[] | select(.name == \"kt_conn\" and .state == \"active\")'"
+	mkdir "$TMP/new"
+	cp "$TESTMODS/kt_conn_v2.bpf.o" "$TMP/new/kt_conn.bpf.o"
+	run -1 "$KHELPCTL" load "$TMP/new/kt_conn.bpf.o"
+	echo "$output"
+	[[ "$output" == *"cannot keep $TMP/modules/kt_conn.bpf.o as "*"Operation not permitted; nothing changed"* ]]
+	# the file and the running version are the old ones
+	cmp "$TESTMODS/kt_conn.bpf.o" "$TMP/modules/kt_conn.bpf.o"
+	"$KHELPCTL" -j modules | jq -e '.[] | select(.name == "kt_conn" and .version == "1.0.0")'
 }
 
 @test "nested containers: the nearest container's copy of a module runs, once per callback" {

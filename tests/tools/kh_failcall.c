@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * LD_PRELOAD shim for tests: the libc call named by KH_FAIL_CALL fails with
- * ENOMEM instead of running (timerfd_create or timerfd_settime), so a test
- * can show that khelpd checks what it returns.
+ * LD_PRELOAD shim for tests: the libc call named by KH_FAIL_CALL fails
+ * instead of running (timerfd_create, timerfd_settime and sigprocmask with
+ * ENOMEM, link with EPERM), so a test can show that khelpd checks what it
+ * returns.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -11,7 +12,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/timerfd.h>
+#include <unistd.h>
 
 static int failing(const char *name)
 {
@@ -44,4 +47,30 @@ int timerfd_settime(int fd, int flags, const struct itimerspec *new, struct itim
 	if (!real)
 		real = dlsym(RTLD_NEXT, "timerfd_settime");
 	return real(fd, flags, new, old);
+}
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	static int (*real)(int, const sigset_t *, sigset_t *);
+
+	if (failing("sigprocmask")) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (!real)
+		real = dlsym(RTLD_NEXT, "sigprocmask");
+	return real(how, set, old);
+}
+
+int link(const char *from, const char *to)
+{
+	static int (*real)(const char *, const char *);
+
+	if (failing("link")) {
+		errno = EPERM;
+		return -1;
+	}
+	if (!real)
+		real = dlsym(RTLD_NEXT, "link");
+	return real(from, to);
 }

@@ -871,8 +871,8 @@ int container__drain_module(struct daemon *d, struct module *m, char *err, size_
 }
 
 /*
- * Nested containers and modules without data (see enum khelp_nest in
- * abi.h): which attachments are nested, recomputed once per loop turn after
+ * Nested containers (see enum khelp_nest in abi.h): which attachments are
+ * nested, recomputed once per loop turn after
  * anything attached or detached. Containers are sorted by cgroup path with
  * '/' ordered first, so that a container's descendants follow it in one run;
  * a stack of the containers on the current path gives every container's
@@ -903,10 +903,10 @@ static int cgroup__is_ancestor(const char *anc, const char *path)
 	return !strncmp(anc, path, l) && path[l] == '/';
 }
 
-/* Can a's module tell nested containers apart only through the nesting bits? */
+/* Is a linked, so that its copy may be nested in another container's? */
 static int attachment__nests(const struct attachment *a)
 {
-	return a->link_fd >= 0 && !(a->m->meta.desc.flags & KHELP_F_NEEDS_DATA);
+	return a->link_fd >= 0;
 }
 
 static struct attachment *container__att_of(struct container *c, const struct module *m)

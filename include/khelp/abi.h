@@ -109,13 +109,16 @@ struct khelp_cgrp_cfg {
 	__u32 ready;				/* 1 once khelpd has written this */
 	__u32 draining;				/* 1: no data for new connections */
 	__s64 params[KHELP_MAX_PARAMS];
-	__u32 nest;				/* enum khelp_nest bits: modules without data only */
+	__u32 nest;				/* enum khelp_nest bits */
 	__u32 nest_gen;				/* nesting generation the claims below are valid in */
 };
 
 /*
- * Nested containers that use one module without per-connection data: the
- * nearest container's copy runs, the others stand aside. khelpd sets
+ * Nested containers that use one module: the nearest container's copy runs,
+ * the others stand aside. A module with per-connection data tells the
+ * copies apart by the container in the data's header (an OUTER copy leaves
+ * another container's connection alone; any other copy takes it over, as
+ * its maker went away or is an ancestor). A module without data: khelpd sets
  * KHELP_NEST_INNER in a container's config when an ancestor container uses
  * the module too, KHELP_NEST_OUTER when a descendant does; neither is set
  * (and the entry program checks nothing) without nesting. The kernel runs a

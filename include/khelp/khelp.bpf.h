@@ -293,9 +293,14 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		return 1;							\
 	/* nested containers: the nearest one wins. A descendant cgroup's	\
 	 * programs run before its ancestors', so the nearest container	\
-	 * using this module created the data; an ancestor's copy stops. */	\
-	if (__v->kh.container_id != ctx.cfg->container_id)			\
-		return 1;							\
+	 * using this module created the data; an outer copy stops. A copy	\
+	 * that is not outer takes over a connection another container made:	\
+	 * that one went away, or it is an ancestor and this one is nearer. */	\
+	if (__v->kh.container_id != ctx.cfg->container_id) {			\
+		if (ctx.cfg->nest & KHELP_NEST_OUTER)				\
+			return 1;						\
+		__v->kh.container_id = ctx.cfg->container_id;			\
+	}									\
 	data = &__v->d;
 #define KHELP__ENTRY_DATA_0(mod, dtype)						\
 	void *data = (void *)0;							\

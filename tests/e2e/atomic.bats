@@ -152,6 +152,41 @@ one_conn() { kh_client "$1" "$TMP/one.out" 5201 --bytes 1000; wait "$LAST_PID"; 
 	[ "$(hook_sum "$OUTER" kt_nodata tcp_established.callbacks)" -eq 2 ]
 }
 
+# module $1's row of the connection from local port $2, as khelpctl conns shows it
+conn_row() { "$KHELPCTL" -j conns --module "$1" | jq -c --arg p "$ADDR_A:$2" '.[] | select(.local == $p)'; }
+
+# the connection from port $1 is container $2's and kt_pp1 counted more than $3 sends on it
+conn_runs_in() { local r; r="$(conn_row kt_pp1 "$1")" &&
+	[ "$(jq -r .container <<<"$r")" = "$2" ] && [ "$(jq -r .modules.kt_pp1.out <<<"$r")" -gt "$3" ]; }
+
+@test "nested containers, a module with data: when the inner container goes, the outer one runs its live connections" {
+	OUTER="$(kh_cgroup outer)"
+	INNER="$(kh_cgroup outer/inner)"
+	kh_netns
+	kh_server 5201
+	# kt_pp1 keeps per-connection data and counts every sent segment (tcp_est_out)
+	cp "$TESTMODS/kt_pp1.bpf.o" "$TMP/modules/"
+	kh_start
+	kh_write_policy outer "$OUTER" "helpers = kt_pp1"
+	kh_write_policy inner "$INNER" "helpers = kt_pp1"
+	wait_active outer
+	wait_active inner
+	kh_until bash -c "[ \"\$(bpftool -j map dump pinned '$BPFFS/modules/kt_pp1/cgrp' | jq '[.[] | select(.formatted.key.cgroup_inode_id == $(stat -c %i "$OUTER")) | .formatted.value.nest] | add // 0')\" -eq 2 ]"
+	kh_client "$INNER" "$TMP/in.out" 5201 --seconds 30
+	client=$LAST_PID
+	port="$(kh_wait_line "$TMP/in.out" local)"
+	kh_until conn_runs_in "$port" inner 0
+	conn_row kt_pp1 "$port"
+	# the inner container goes while the connection lives: the outer container's copy,
+	# the nearest one left, takes it over and its hooks keep running on it
+	rm "$TMP/policies/inner.conf"
+	kh_until bash -c "! '$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"inner\")'"
+	sent="$(jq -r .modules.kt_pp1.out <<<"$(conn_row kt_pp1 "$port")")"
+	kh_until conn_runs_in "$port" outer "$sent"
+	conn_row kt_pp1 "$port"
+	kill "$client"
+}
+
 @test "moving a container to another cgroup leaves nothing on the old one, the selector included" {
 	A="$(kh_cgroup a)"; B="$(kh_cgroup b)"
 	cp "$TESTMODS/kt_conn.bpf.o" "$MODS/kh_newreno.bpf.o" "$TMP/modules/"

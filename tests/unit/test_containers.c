@@ -409,7 +409,7 @@ static void mkcg(const char *cg)
 	assert_int_equal(mkdir(p, 0700), 0);
 }
 
-static void test_nesting_bits_name_the_nearest_container_of_a_module_without_data(void **state)
+static void test_nesting_bits_name_the_nearest_container_of_a_module(void **state)
 {
 	char err[1024];
 	__u32 gen;
@@ -445,12 +445,13 @@ static void test_nesting_bits_name_the_nearest_container_of_a_module_without_dat
 	assert_int_not_equal(att_of("deep", m2)->nest_gen, gen);
 	assert_int_equal(att_of("deep", m2)->nest_gen, att_of("outer", m2)->nest_gen);
 
-	/* a module with per-connection data marks connections itself: no bits */
+	/* a module with per-connection data gets the bits too: its outer copy must know
+	 * to leave an inner container's connections alone, and no other copy does */
 	m2->meta.desc.flags |= KHELP_F_NEEDS_DATA;
 	assert_int_equal(policy("deep", "a/b/c", "m_two, m_one", err, sizeof(err)), 0);
 	container__nest_sync(&d);
-	assert_int_equal(att_of("deep", m2)->nest, 0);
-	assert_int_equal(att_of("outer", m2)->nest, 0);
+	assert_int_equal(att_of("deep", m2)->nest, KHELP_NEST_INNER);
+	assert_int_equal(att_of("outer", m2)->nest, KHELP_NEST_OUTER);
 	assert_int_equal(att_of("deep", m1)->nest, KHELP_NEST_INNER);
 	assert_int_equal(att_of("outer", m1)->nest, KHELP_NEST_OUTER);
 }
@@ -485,7 +486,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_closure_limit_from_check_to_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_replacement_keeps_the_old_pin_when_pinning_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_full_cc_config_map_fails_the_apply_clearly, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nesting_bits_name_the_nearest_container_of_a_module_without_data,
+		cmocka_unit_test_setup_teardown(test_nesting_bits_name_the_nearest_container_of_a_module,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nesting_bits_that_cannot_be_written_are_tried_again, setup,
 						teardown),

@@ -7,7 +7,7 @@
 # so it does the same per-packet work). Rounds interleave
 # the configurations (bench/lib.bash: one CPU for sender and receiver, rotated order, per-round
 # ratios, medians with min/max/quartiles). Also the per-packet cost from kernel bpf_stats.
-#   QUICK=1: 3 rounds of 2 s; otherwise ROUNDS (9) of SECS (3) s.
+#   QUICK=1: 3 rounds of 1 s; otherwise ROUNDS (9) of SECS (3) s.
 # Results: JSON lines in $BENCH_OUT/datapath.jsonl.
 set -eu
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +18,7 @@ source tests/e2e/lib.bash
 source bench/lib.bash
 bl_lock "$@"
 ROUNDS="${ROUNDS:-$(bl_q 9 3)}"
-SECS="${SECS:-$(bl_q 3 2)}"
+SECS="${SECS:-$(bl_q 3 1)}"
 PART=datapath
 mkdir -p "$BENCH_OUT"
 rm -f "$BENCH_OUT/$PART.jsonl"

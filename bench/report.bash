@@ -68,7 +68,13 @@ jq -r --slurpfile prev <(cat "$PREV" 2>/dev/null || echo '{}') '
 # targets of issue 11, each next to this run's figure
 FIDLOG="$BENCH_OUT/fidelity.log"
 # goodput ratio of ALGO against REF in the loss setting, from fidelity.sh's printed table
-fid_ratio() { [ -f "$FIDLOG" ] && awk -v a="$1" -v r="$2" '$1 == "loss" && $2 == a && $9 == r { print $10; exit }' "$FIDLOG"; }
+# (columns found by the header line "setting algorithm ... goodput_Mbit/s ...")
+fid_ratio() {
+	[ -f "$FIDLOG" ] && awk -v a="$1" -v r="$2" '
+		$1 == "setting" && $2 == "algorithm" { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$1 == "loss" && ("goodput_Mbit/s" in col) { g[$2] = $col["goodput_Mbit/s"] }
+		END { if (g[a] > 0 && g[r] > 0) printf "%.3f\n", g[a] / g[r] }' "$FIDLOG"
+}
 jq -r --arg kc "$(fid_ratio kh_cubic cubic)" --arg kn "$(fid_ratio kh_newreno reno)" \
 	--slurpfile prev <(cat "$PREV" 2>/dev/null || echo '{}') '
 	def r3: if . == null then "" else (. * 1000 | round / 1000 | tostring) end;
@@ -87,7 +93,7 @@ jq -r --arg kc "$(fid_ratio kh_cubic cubic)" --arg kn "$(fid_ratio kh_newreno re
 	def fid($name; $s):
 		num($s) as $v
 		| if $v == null then "| \($name) | not measured (fidelity part) | **not measured** |"
-		  else "| \($name) | \($v) (one flow per CC, loss setting) | \(if $v >= 0.97 and $v <= 1.03 then "met" else "**not met**" end) |" end;
+		  else "| \($name) | \($v) (goodput ratio, loss setting, fidelity part) | \(if $v >= 0.97 and $v <= 1.03 then "met" else "**not met**" end) |" end;
 	. as $all
 	| ($prev[0].figures // []) as $p
 	| (.machine.quick == "1") as $quick

@@ -29,11 +29,14 @@ ss_field() {
 	ip netns exec "$NS_A" ss -tin "sport = :$1" | tr ' ' '\n' | awk -F: -v f="$2" '$1 == f { print $2; exit }'
 }
 
+# the connection from PORT has nothing unacknowledged: its last ACKs arrived (ss shows unacked only when > 0)
+all_acked() { ip netns exec "$NS_A" ss -tin "sport = :$1" | grep -q . && [ -z "$(ss_field "$1" unacked)" ]; }
+
 @test "tcp_est_in sees every ACK of a bulk transfer (acks_seen >= 99% of segs_in)" {
 	kh_client "$APP" "$TMP/c.out" 5201 --seconds 2 --hold 3 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
 	kh_until grep -q '^sent' "$TMP/c.out"
-	sleep 0.2	# the last ACKs of the transfer
+	kh_until all_acked "$port"
 	segs_in="$(ss_field "$port" segs_in)"
 	row="$(ertt "$port")"
 	seen="$(jq -r .acks_seen <<<"$row")"
@@ -193,7 +196,7 @@ long_flight() {
 	PIDS+=("$!")
 	port="$(kh_wait_line "$TMP/d.out" local)"
 	kh_until grep -q done "$TMP/d.out"
-	sleep 0.3
+	kh_until all_acked "$port"
 	row="$(ertt "$port")"
 	sent="$(ss_field "$port" bytes_sent)"
 	echo "ss bytes_sent=$sent ertt=$row"

@@ -348,6 +348,31 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 #define KHELP__ENTRY_DATA(needs, mod, dtype)	KHELP__ENTRY_DATA_##needs(mod, dtype)
 
 /*
+ * The sockops program's head, shared by the entry and KHELP_PLAIN: named
+ * after the module (bpftool prog/cgroup/link show it by name); callbacks
+ * none of its hooks wants (e.g. HDR_OPT_LEN_CB without a packet) cost a
+ * compare, not a lookup. It opens the function body; the user closes it.
+ * KHELP__SET_CB_FLAGS turns on, when the connection starts, the callback
+ * flags the module's hooks need.
+ */
+#define KHELP__SOCKOPS_HEAD(mname)						\
+	SEC("sockops")								\
+	int mname(struct bpf_sock_ops *skops)					\
+	{									\
+		struct khelp_ctx ctx = { .skops = skops };			\
+		__u32 op = skops->op;						\
+		int start = op == BPF_SOCK_OPS_TCP_CONNECT_CB ||		\
+			    op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ||		\
+			    op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB;		\
+									\
+		if (!start && !(0 KHELP_HOOKS(KHELP__HOOK_MATCH)))		\
+			return 1;
+#define KHELP__SET_CB_FLAGS							\
+	if (khelp__cb_flags && op != BPF_SOCK_OPS_TCP_CONNECT_CB && start)	\
+		bpf_sock_ops_cb_flags_set(skops,				\
+			skops->bpf_sock_ops_cb_flags | khelp__cb_flags);
+
+/*
  * KHELP_MODULE(name, version, classes, flags, data_type)
  *   flags is 0 or KHELP_F_NEEDS_DATA (a literal: it selects the entry code);
  *   data_type is the per-connection data type (declared with KHELP_DATA),
@@ -382,20 +407,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	KHELP__EST_IN_PROG_##needs(mname, dtype)				\
 	/* Callback flags this module's hooks need on a socket. */		\
 	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
-	/* named after the module: bpftool prog/cgroup/link show it by name */	\
-	SEC("sockops")								\
-	int mname(struct bpf_sock_ops *skops)					\
-	{									\
-		struct khelp_ctx ctx = { .skops = skops };			\
-		__u32 op = skops->op;						\
-		int start = op == BPF_SOCK_OPS_TCP_CONNECT_CB ||		\
-			    op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ||		\
-			    op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB;		\
-									\
-		/* callbacks none of our hooks wants (e.g. HDR_OPT_LEN_CB	\
-		 * without a packet) cost a compare, not a lookup */		\
-		if (!start && !(0 KHELP_HOOKS(KHELP__HOOK_MATCH)))		\
-			return 1;						\
+	KHELP__SOCKOPS_HEAD(mname)						\
 		ctx.cfg = bpf_get_local_storage(&khelp_cgrp, 0);		\
 		struct khelp_hook_stats *__hs =					\
 			bpf_get_local_storage(&khelp_hooks, 0);			\
@@ -407,9 +419,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 			return 1;						\
 		ctx.sk = sk;							\
 		KHELP__ENTRY_DATA(needs, mname, dtype)				\
-		if (khelp__cb_flags && op != BPF_SOCK_OPS_TCP_CONNECT_CB && start) \
-			bpf_sock_ops_cb_flags_set(skops,			\
-				skops->bpf_sock_ops_cb_flags | khelp__cb_flags); \
+		KHELP__SET_CB_FLAGS						\
 		KHELP_HOOKS(KHELP__HOOK_CALL)					\
 		return 1;							\
 	}
@@ -444,25 +454,13 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	char LICENSE[] SEC("license") = "Dual BSD/GPL";				\
 	KHELP__EST_IN_PROG_##needs(mname, dtype)				\
 	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
-	SEC("sockops")								\
-	int mname(struct bpf_sock_ops *skops)					\
-	{									\
-		struct khelp_ctx ctx = { .skops = skops };			\
-		__u32 op = skops->op;						\
-		int start = op == BPF_SOCK_OPS_TCP_CONNECT_CB ||		\
-			    op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ||		\
-			    op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB;		\
-									\
-		if (!start && !(0 KHELP_HOOKS(KHELP__HOOK_MATCH)))		\
-			return 1;						\
+	KHELP__SOCKOPS_HEAD(mname)						\
 		struct bpf_sock *sk = skops->sk;				\
 		if (!sk)							\
 			return 1;						\
 		ctx.sk = sk;							\
 		KHELP__PLAIN_DATA_##needs(mname, dtype)				\
-		if (khelp__cb_flags && op != BPF_SOCK_OPS_TCP_CONNECT_CB && start) \
-			bpf_sock_ops_cb_flags_set(skops,			\
-				skops->bpf_sock_ops_cb_flags | khelp__cb_flags); \
+		KHELP__SET_CB_FLAGS						\
 		KHELP_HOOKS(KHELP__PLAIN_CALL)					\
 		return 1;							\
 	}

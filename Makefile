@@ -95,7 +95,7 @@ $(OUTPUT)/testmodules/%.bpf.o: tests/modules/%.bpf.c $(BPF_HDRS) $(wildcard test
 # benchmark-only BPF objects (floors, dispatcher prototype): built by make bench
 BENCHBPF := $(addprefix $(OUTPUT)/bench/,$(patsubst bench/%.bpf.c,%.bpf.o,$(wildcard bench/*.bpf.c))) \
 	$(OUTPUT)/bench/h_ertt_plain.bpf.o
-$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c vmlinux.h
+$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c bench/floor.h vmlinux.h
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@

@@ -14,14 +14,7 @@
 
 #define FL_FLAGS	BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG
 
-struct fl_data { __u64 n; };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct fl_data);
-} fl_data SEC(".maps");
+#include "floor.h"
 
 static __always_inline int fl_start(__u32 op)
 {

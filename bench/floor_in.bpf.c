@@ -10,14 +10,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-struct fl_data { __u64 n; };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct fl_data);
-} fl_data SEC(".maps");
+#include "floor.h"
 
 SEC("tp_btf/tcp_probe")
 int fl_in(__u64 *ctx)

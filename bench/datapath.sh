@@ -27,6 +27,10 @@ OBJ="$OUT/offload/ofl_dp.bpf.o"
 command -v xdp-loader >/dev/null || { echo "datapath bench: xdp-loader missing (make deps installs xdp-tools)" >&2; exit 1; }
 
 kh_setup
+# libxdp pins its dispatcher state under this run's bpffs subtree, which
+# kh_teardown removes, not under the host-wide /sys/fs/bpf/xdp
+export LIBXDP_BPFFS="$BPFFS/libxdp"
+mkdir -p "$LIBXDP_BPFFS"
 trap 'nsenter --net="/run/netns/$NS_A" xdp-loader unload "$IF" --all >/dev/null 2>&1 || true; kh_teardown' EXIT
 kh_netns
 APP="$(kh_cgroup app)"

@@ -84,17 +84,24 @@ static int index__in_cgroup(const struct container *c)
 	return c->state == CT_ACTIVE && c->cgroup_id;
 }
 
+static void index__cgroup_link(struct ct_index *ix, struct container *c)
+{
+	size_t b;
+
+	if (!index__in_cgroup(c))
+		return;
+	b = hash_id(c->cgroup_id) & (ix->size - 1);
+	c->by_cgroup = ix->cgroup[b];
+	ix->cgroup[b] = c;
+}
+
 static void index__link(struct ct_index *ix, struct container *c)
 {
 	size_t b = hash_name(c->name) & (ix->size - 1);
 
 	c->by_name = ix->name[b];
 	ix->name[b] = c;
-	if (index__in_cgroup(c)) {
-		b = hash_id(c->cgroup_id) & (ix->size - 1);
-		c->by_cgroup = ix->cgroup[b];
-		ix->cgroup[b] = c;
-	}
+	index__cgroup_link(ix, c);
 }
 
 static void index__cgroup_unlink(struct ct_index *ix, struct container *c)
@@ -108,17 +115,6 @@ static void index__cgroup_unlink(struct ct_index *ix, struct container *c)
 			*pp = c->by_cgroup;
 			return;
 		}
-}
-
-static void index__cgroup_link(struct ct_index *ix, struct container *c)
-{
-	size_t b;
-
-	if (!index__in_cgroup(c))
-		return;
-	b = hash_id(c->cgroup_id) & (ix->size - 1);
-	c->by_cgroup = ix->cgroup[b];
-	ix->cgroup[b] = c;
 }
 
 static void index__unlink(struct ct_index *ix, struct container *c)

@@ -409,7 +409,7 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		}
 		/* the offload datapath last: it changes nothing when it fails */
 		if (!ret)
-			ret = offload_ct__apply(d, &tmp, np, c->state == CT_ACTIVE ? c->pol : NULL, err, errlen);
+			ret = offload_ct__apply(d, &tmp, np, err, errlen);
 		if (ret) {
 			free(tmp.pol);
 			free(tmp.att);

@@ -81,8 +81,8 @@ static enum ofl_datapath forced(const struct policy *p)
 	return OFL_DP_NONE;
 }
 
-int offload_ct__apply(struct daemon *d, const struct container *c, const struct policy *np,
-		      const struct policy *old, char *err, size_t errlen)
+int offload_ct__apply(struct daemon *d, const struct container *c, const struct policy *np, char *err,
+		      size_t errlen)
 {
 	struct ofl_attach_opts o = {};
 	struct cop_policy *cop;
@@ -91,7 +91,6 @@ int offload_ct__apply(struct daemon *d, const struct container *c, const struct 
 	char why[KHELP_REASON_MAX], hw[256];
 	int ret;
 
-	(void)old;
 	if (!has_offload(np))
 		return 0;
 	cop = malloc(sizeof(*cop));
@@ -364,12 +363,10 @@ static const char *sw_why(const struct ofl_rule *r, const char *dp)
 	return "the datapath counts its connections; settings applied at open";
 }
 
-int offload_ct__show(struct daemon *d, json_object **out, char *err, size_t errlen)
+int offload_ct__show(struct daemon *d, json_object **out)
 {
 	struct cop_policy *cop = malloc(sizeof(*cop));
 
-	(void)err;
-	(void)errlen;
 	if (!cop)
 		return -ENOMEM;
 	*out = json_object_new_array();

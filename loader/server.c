@@ -566,12 +566,8 @@ static int cmd_offload_check(struct daemon *d, json_object *req, struct reply *r
 
 static int cmd_offload_show(struct daemon *d, json_object *req, struct reply *r)
 {
-	char err[KHELP_REASON_MAX];
-	int ret;
-
 	(void)req;
-	ret = offload_ct__show(d, &r->ok, err, sizeof(err));
-	return ret ? fail(r, ret, "%s", err) : 0;
+	return offload_ct__show(d, &r->ok) ? fail(r, ENOMEM, "out of memory") : 0;
 }
 
 static int cmd_offload_conns(struct daemon *d, json_object *req, struct reply *r)

@@ -8,7 +8,6 @@
  * nothing gets ETIMEDOUT, one that takes no answer is dropped.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,21 +80,6 @@ static void client__drop(struct clients *cs, struct client *c)
 	free(c);
 }
 
-static json_object *error_reply(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static json_object *error_reply(int errnum, const char *fmt, ...)
-{
-	json_object *resp = json_object_new_object();
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	json_object_object_add(resp, "error", json_object_new_string(msg));
-	json_object_object_add(resp, "errno", json_object_new_int(errnum));
-	return resp;
-}
-
 /* Send what the socket takes now; 1 when all is sent, 0 to wait for EPOLLOUT, -1 on error. */
 static int client__flush(struct client *c)
 {
@@ -153,8 +137,8 @@ static void client__request_done(struct clients *cs, struct client *c)
 	if (c->state == CL_DISCARD) {
 		pr_info("control: refused a request of %zu bytes (limit %d)\n", c->len + c->dropped,
 			CLIENTS_REQUEST_MAX);
-		client__answer(cs, c, error_reply(EMSGSIZE, "request too large: %zu bytes, the limit is %d",
-						  c->len + c->dropped, CLIENTS_REQUEST_MAX));
+		client__answer(cs, c, server__error(EMSGSIZE, "request too large: %zu bytes, the limit is %d",
+						    c->len + c->dropped, CLIENTS_REQUEST_MAX));
 		return;
 	}
 	if (c->len) {
@@ -279,8 +263,8 @@ void clients__accept(struct clients *cs)
 		if (cs->n >= CLIENTS_MAX) {
 			if (!cs->full_logged++)
 				pr_warn("control: %d clients connected, refusing more until some finish\n", CLIENTS_MAX);
-			reply_and_close(fd, error_reply(EBUSY, "khelpd is serving %d clients already, the most it takes; try again",
-							CLIENTS_MAX));
+			reply_and_close(fd, server__error(EBUSY, "khelpd is serving %d clients already, the most it takes; try again",
+						  CLIENTS_MAX));
 			continue;
 		}
 		cs->full_logged = 0;
@@ -304,7 +288,7 @@ void clients__accept(struct clients *cs)
 			continue;
 		}
 		if (!client__allowed(cs, fd)) {
-			client__answer(cs, c, error_reply(EPERM, "permission denied: khelpd serves root only"));
+			client__answer(cs, c, server__error(EPERM, "permission denied: khelpd serves root only"));
 			continue;
 		}
 		/* the request is often there already */
@@ -354,8 +338,8 @@ void clients__expire(struct clients *cs)
 		} else {
 			pr_info("control: no complete request within %d ms (%zu bytes so far), answering ETIMEDOUT\n",
 				CLIENTS_TIMEOUT_MS, c->len + c->dropped);
-			client__answer(cs, c, error_reply(ETIMEDOUT, "no complete request within %d ms",
-							  CLIENTS_TIMEOUT_MS));
+			client__answer(cs, c, server__error(ETIMEDOUT, "no complete request within %d ms",
+							    CLIENTS_TIMEOUT_MS));
 		}
 	}
 }

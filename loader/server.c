@@ -605,7 +605,7 @@ json_object *server__handle(struct daemon *d, json_object *req)
 {
 	struct reply r = {};
 	const char *cmd = req ? arg_str(req, "cmd") : NULL;
-	json_object *resp = json_object_new_object();
+	json_object *resp;
 
 	if (!cmd) {
 		fail(&r, EINVAL, "bad request: expected a JSON object with a \"cmd\" string");
@@ -620,11 +620,23 @@ json_object *server__handle(struct daemon *d, json_object *req)
 		else
 			cmds[i].fn(d, req, &r);
 	}
-	if (r.ok) {
-		json_object_object_add(resp, "ok", r.ok);
-	} else {
-		json_object_object_add(resp, "error", json_object_new_string(r.err));
-		json_object_object_add(resp, "errno", json_object_new_int(r.errnum));
-	}
+	if (!r.ok)
+		return server__error(r.errnum, "%s", r.err);
+	resp = json_object_new_object();
+	json_object_object_add(resp, "ok", r.ok);
+	return resp;
+}
+
+json_object *server__error(int errnum, const char *fmt, ...)
+{
+	json_object *resp = json_object_new_object();
+	char msg[KHELP_REASON_MAX * 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(resp, "error", json_object_new_string(msg));
+	json_object_object_add(resp, "errno", json_object_new_int(errnum));
 	return resp;
 }

@@ -8,5 +8,7 @@
 
 /* The response to one request (req may be NULL: not JSON). */
 json_object *server__handle(struct daemon *d, json_object *req);
+/* A failure response: {"error": message, "errno": errnum}. */
+json_object *server__error(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

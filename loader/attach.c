@@ -71,6 +71,23 @@ static int att__pin_path(const char *bpffs, const struct att_target *t, const ch
 	return pins__path(out, size, bpffs, "containers", t->name, what);
 }
 
+/* Pin fd at containers/<t>/<what>, replacing what was there; 0 or -errno. */
+static int att__pin(const char *bpffs, const struct att_target *t, const char *what, int fd)
+{
+	char path[PATH_MAX];
+	int ret = att__pin_path(bpffs, t, what, path, sizeof(path));
+
+	return ret ? ret : pins__replace_fd(fd, path);
+}
+
+static void att__unpin(const char *bpffs, const struct att_target *t, const char *what)
+{
+	char path[PATH_MAX];
+
+	if (!att__pin_path(bpffs, t, what, path, sizeof(path)) && unlink(path) && errno != ENOENT)
+		pr_warn("cannot remove %s: %s\n", path, strerror(errno));
+}
+
 /* The link pinned at path if it is a cgroup link on t's cgroup, else -1. Never removes the pin. */
 static int link__adopt(const char *path, const struct att_target *t, int prog_fd)
 {
@@ -119,24 +136,15 @@ int attach__link(const char *bpffs, const struct att_target *t, const struct mod
 
 int attach__pin(const char *bpffs, const struct att_target *t, const struct attachment *a)
 {
-	char path[PATH_MAX];
-	int ret;
-
-	if (a->link_fd < 0)
-		return 0;
-	ret = att__pin_path(bpffs, t, a->m->meta.desc.name, path, sizeof(path));
-	return ret ? ret : pins__replace_fd(a->link_fd, path);
+	return a->link_fd < 0 ? 0 : att__pin(bpffs, t, a->m->meta.desc.name, a->link_fd);
 }
 
 void attach__release(const char *bpffs, const struct att_target *t, const struct attachment *a, int unpin)
 {
-	char path[PATH_MAX];
-
 	if (unpin) {
 		module__event(a->m, KHELP_EV_CONTAINER_DESTROY, t->cgroup_id, t->name);
-		if (a->link_fd >= 0 && !att__pin_path(bpffs, t, a->m->meta.desc.name, path, sizeof(path)))
-			if (unlink(path) && errno != ENOENT)
-				pr_warn("cannot remove %s: %s\n", path, strerror(errno));
+		if (a->link_fd >= 0)
+			att__unpin(bpffs, t, a->m->meta.desc.name);
 		if (a->m->ccfg_fd >= 0 && kops.map_delete_elem(a->m->ccfg_fd, &t->cgroup_id) && errno != ENOENT)
 			pr_warn("module %s: cannot remove the config of container %s: %s\n",
 				a->m->meta.desc.name, t->name, strerror(errno));
@@ -147,10 +155,7 @@ void attach__release(const char *bpffs, const struct att_target *t, const struct
 
 void attach__unpin(const char *bpffs, const struct att_target *t, const struct module *m)
 {
-	char path[PATH_MAX];
-
-	if (!att__pin_path(bpffs, t, m->meta.desc.name, path, sizeof(path)) && unlink(path) && errno != ENOENT)
-		pr_warn("cannot remove %s: %s\n", path, strerror(errno));
+	att__unpin(bpffs, t, m->meta.desc.name);
 }
 
 static int ccsel__load(const char *bpffs)
@@ -231,18 +236,12 @@ int attach__ccsel_set(const struct att_target *t, const char *name, char *err, s
 
 int attach__ccsel_pin(const char *bpffs, const struct att_target *t, int fd)
 {
-	char pin[PATH_MAX];
-	int ret = att__pin_path(bpffs, t, ATT_CCSEL_PIN, pin, sizeof(pin));
-
-	return ret ? ret : pins__replace_fd(fd, pin);
+	return att__pin(bpffs, t, ATT_CCSEL_PIN, fd);
 }
 
 void attach__ccsel_unpin(const char *bpffs, const struct att_target *t)
 {
-	char pin[PATH_MAX];
-
-	if (!att__pin_path(bpffs, t, ATT_CCSEL_PIN, pin, sizeof(pin)) && unlink(pin) && errno != ENOENT)
-		pr_warn("cannot remove %s: %s\n", pin, strerror(errno));
+	att__unpin(bpffs, t, ATT_CCSEL_PIN);
 }
 
 void attach__free(void)

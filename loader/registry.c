@@ -431,6 +431,13 @@ struct module *registry__leaf(struct daemon *d)
 	return d->modules;
 }
 
+int registry__is_module_file(const char *file)
+{
+	size_t len = strlen(file);
+
+	return file[0] != '.' && len > 6 && !strcmp(file + len - 6, ".bpf.o");
+}
+
 int registry__scan(struct daemon *d)
 {
 	struct dirent **ents;
@@ -442,12 +449,10 @@ int registry__scan(struct daemon *d)
 		return -errno;
 	}
 	for (int i = 0; i < n; i++) {
-		const char *f = ents[i]->d_name;
-		size_t len = strlen(f);
 		char err[KHELP_REASON_MAX];
 
-		if (f[0] != '.' && len > 6 && !strcmp(f + len - 6, ".bpf.o"))
-			registry__load_file(d, f, err, sizeof(err));
+		if (registry__is_module_file(ents[i]->d_name))
+			registry__load_file(d, ents[i]->d_name, err, sizeof(err));
 		free(ents[i]);
 	}
 	free(ents);

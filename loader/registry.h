@@ -9,6 +9,8 @@
 
 struct module *registry__find(struct daemon *d, const char *name);	/* active or draining */
 struct module *registry__find_file(struct daemon *d, const char *file);
+/* A module file's name: <name>.bpf.o, not hidden. */
+int registry__is_module_file(const char *file);
 /* Load every module file in the directory (and what then stops waiting). */
 int registry__scan(struct daemon *d);
 /*

@@ -330,7 +330,7 @@ static int cmd_load(struct daemon *d, json_object *req, struct reply *r)
 		return fail(r, EINVAL, "load needs a file");
 	snprintf(pathcopy, sizeof(pathcopy), "%s", path);
 	snprintf(base, sizeof(base), "%s", basename(pathcopy));
-	if (strlen(base) <= 6 || strcmp(base + strlen(base) - 6, ".bpf.o") || base[0] == '.')
+	if (!registry__is_module_file(base))
 		return fail(r, EINVAL, "%s: a module file is named <name>.bpf.o", path);
 	/* reject what is not a module before it reaches the directory */
 	ret = meta__read_file(path, &meta, err, sizeof(err));

@@ -122,7 +122,7 @@ static void file_event(struct watch *w, int i, const struct inotify_event *ev)
 
 	if (!ev->len || ev->name[0] == '.')
 		return;
-	if (i == W_MODULES && ends_with(ev->name, ".bpf.o")) {
+	if (i == W_MODULES && registry__is_module_file(ev->name)) {
 		if (gone)
 			lifecycle__module_removed(d, ev->name);
 		else

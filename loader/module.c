@@ -240,6 +240,16 @@ static void module__reuse_pinned(const char *bpffs, struct module *m, struct bpf
 	close(fd);
 }
 
+/* The module's own maps that outlive an instance, and their pin names under modules/<m>/. */
+static const struct {
+	const char *map, *pin;
+} own_pinned[] = {
+	{ KHELP_CGRP_MAP_NAME, "cgrp" },
+	{ KHELP_HOOKS_MAP_NAME, "hooks" },
+	{ "khelp_ccfg", "ccfg" },
+	{ KHELP_NEST_MAP_NAME, "nest" },	/* nested containers' claims survive a replace in place and a restart */
+};
+
 /* Bind the object's shared maps: own data/config, dependencies' data. */
 static int module__bind_maps(struct module *m, struct module *const *deps, size_t ndeps, const char *bpffs,
 			     char *err, size_t errlen)
@@ -251,26 +261,12 @@ static int module__bind_maps(struct module *m, struct module *const *deps, size_
 		const char *name = bpf_map__name(map);
 		struct module *dep;
 		const char *owner;
-		int declared = 0;
+		int declared = 0, own = 0;
 
-		if (!strcmp(name, KHELP_CGRP_MAP_NAME)) {
-			module__reuse_pinned(bpffs, m, map, "cgrp");
-			continue;
-		}
-		if (!strcmp(name, KHELP_HOOKS_MAP_NAME)) {
-			module__reuse_pinned(bpffs, m, map, "hooks");
-			continue;
-		}
-		if (!strcmp(name, "khelp_ccfg")) {
-			module__reuse_pinned(bpffs, m, map, "ccfg");
-			continue;
-		}
-		/* nested containers' claims survive a replace in place and a restart */
-		if (!strcmp(name, KHELP_NEST_MAP_NAME)) {
-			module__reuse_pinned(bpffs, m, map, "nest");
-			continue;
-		}
-		if (strncmp(name, KHELP_DATA_MAP_PREFIX, plen))
+		for (size_t i = 0; i < sizeof(own_pinned) / sizeof(own_pinned[0]) && !own; i++)
+			if ((own = !strcmp(name, own_pinned[i].map)))
+				module__reuse_pinned(bpffs, m, map, own_pinned[i].pin);
+		if (own || strncmp(name, KHELP_DATA_MAP_PREFIX, plen))
 			continue;
 		owner = name + plen;
 		if (!strcmp(owner, m->meta.desc.name)) {

@@ -312,22 +312,17 @@ static int module__pin(struct module *m, const char *bpffs, char *err, size_t er
 {
 	char path[PATH_MAX];
 	const char *name = m->meta.desc.name;
+	/* hooks: per container and hook point, callbacks run and connections with data;
+	 * nest: for modules without data, which nested container's copy runs for a connection */
+	struct bpf_map *hooks = bpf_object__find_map_by_name(m->obj, KHELP_HOOKS_MAP_NAME);
+	struct bpf_map *nest = bpf_object__find_map_by_name(m->obj, KHELP_NEST_MAP_NAME);
 	struct {
 		int fd;
 		const char *pin;
 	} pins[] = { { m->prog_fd, "sockops" }, { m->cgrp_fd, "cgrp" }, { m->data_fd, "data" },
-		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" },
-		     { m->in_prog_fd, "est_in_prog" }, { -1, "hooks" }, { -1, "nest" } };
-	struct bpf_map *hooks = bpf_object__find_map_by_name(m->obj, KHELP_HOOKS_MAP_NAME);
-	struct bpf_map *nest = bpf_object__find_map_by_name(m->obj, KHELP_NEST_MAP_NAME);
+		     { m->ccfg_fd, "ccfg" }, { m->init_fd, "init" }, { m->in_prog_fd, "est_in_prog" },
+		     { hooks ? bpf_map__fd(hooks) : -1, "hooks" }, { nest ? bpf_map__fd(nest) : -1, "nest" } };
 	int ret;
-
-	/* per container and hook point: callbacks run, connections with data */
-	if (hooks)
-		pins[6].fd = bpf_map__fd(hooks);
-	/* modules without data: which nested container's copy runs for a connection */
-	if (nest)
-		pins[7].fd = bpf_map__fd(nest);
 
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
 		if (pins[i].fd < 0)

@@ -139,15 +139,20 @@ int attach__pin(const char *bpffs, const struct att_target *t, const struct atta
 	return a->link_fd < 0 ? 0 : att__pin(bpffs, t, a->m->meta.desc.name, a->link_fd);
 }
 
+void attach__forget(const struct att_target *t, const struct attachment *a)
+{
+	module__event(a->m, KHELP_EV_CONTAINER_DESTROY, t->cgroup_id, t->name);
+	if (a->m->ccfg_fd >= 0 && kops.map_delete_elem(a->m->ccfg_fd, &t->cgroup_id) && errno != ENOENT)
+		pr_warn("module %s: cannot remove the config of container %s: %s\n", a->m->meta.desc.name, t->name,
+			strerror(errno));
+}
+
 void attach__release(const char *bpffs, const struct att_target *t, const struct attachment *a, int unpin)
 {
 	if (unpin) {
-		module__event(a->m, KHELP_EV_CONTAINER_DESTROY, t->cgroup_id, t->name);
+		attach__forget(t, a);
 		if (a->link_fd >= 0)
 			att__unpin(bpffs, t, a->m->meta.desc.name);
-		if (a->m->ccfg_fd >= 0 && kops.map_delete_elem(a->m->ccfg_fd, &t->cgroup_id) && errno != ENOENT)
-			pr_warn("module %s: cannot remove the config of container %s: %s\n",
-				a->m->meta.desc.name, t->name, strerror(errno));
 	}
 	if (a->link_fd >= 0)
 		close(a->link_fd);

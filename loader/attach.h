@@ -44,7 +44,9 @@ int attach__link(const char *bpffs, const struct att_target *t, const struct mod
 		 char *err, size_t errlen);
 /* Pin the link of a under bpffs/containers/<t>/<module>; 0 or -errno. */
 int attach__pin(const char *bpffs, const struct att_target *t, const struct attachment *a);
-/* Stop using a's module in t: unpin also runs its container destroy event and drops its pin and CC config. */
+/* t is gone for a's module: its container destroy event runs and its CC config entry goes. */
+void attach__forget(const struct att_target *t, const struct attachment *a);
+/* Stop using a's module in t: unpin also forgets t (attach__forget) and drops the link's pin. */
 void attach__release(const char *bpffs, const struct att_target *t, const struct attachment *a, int unpin);
 /* Remove the pin of m's link in t. */
 void attach__unpin(const char *bpffs, const struct att_target *t, const struct module *m);

@@ -420,14 +420,9 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 		/* roll back: only what this apply created goes; what is in force is rewritten */
 		for (unsigned int i = first_new; i < nnext; i++)
 			attach__release(d->cfg.bpffs, &t, &next[i], 0);
-		for (unsigned int i = first_new; i < nnext; i++) {
-			module__event(next[i].m, KHELP_EV_CONTAINER_DESTROY, tmp.cgroup_id, tmp.name);
-			/* a CC's config is keyed by cgroup: drop the entry this apply wrote */
-			if (next[i].m->ccfg_fd >= 0 && kops.map_delete_elem(next[i].m->ccfg_fd, &tmp.cgroup_id) &&
-			    errno != ENOENT)
-				pr_warn("container %s: rollback: cannot remove %s's config: %s\n", tmp.name,
-					next[i].m->meta.desc.name, strerror(errno));
-		}
+		/* a CC's config is keyed by cgroup: the entry this apply wrote goes too */
+		for (unsigned int i = first_new; i < nnext; i++)
+			attach__forget(&t, &next[i]);
 		if (ccsel_new >= 0)
 			close(ccsel_new);
 		container__restore(c);
@@ -453,11 +448,7 @@ static int container__apply(struct daemon *d, struct container *c, const struct 
 			if (kept)
 				continue;
 			attach__release(d->cfg.bpffs, &old, &c->att[i], 0);
-			module__event(c->att[i].m, KHELP_EV_CONTAINER_DESTROY, old.cgroup_id, old.name);
-			if (c->att[i].m->ccfg_fd >= 0 && kops.map_delete_elem(c->att[i].m->ccfg_fd, &old.cgroup_id) &&
-			    errno != ENOENT)
-				pr_warn("container %s: cannot remove %s's config: %s\n", old.name,
-					c->att[i].m->meta.desc.name, strerror(errno));
+			attach__forget(&old, &c->att[i]);
 			/* a module attached again after a move: its new link holds the pin now */
 			if (!container__wants(next, nnext, c->att[i].m))
 				attach__unpin(d->cfg.bpffs, &old, c->att[i].m);

@@ -137,26 +137,22 @@ static int call_text(json_object *req, json_object **resp, json_object **data, i
 
 static int do_status(int argc, char **argv)
 {
-	json_object *resp, *d;
+	json_object *resp, *d, *p;
+	int rc;
 
 	(void)argv;
 	if (argc)
 		return die("status takes no arguments");
-	if (call(request("status"), &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-	} else {
-		json_object *p = get(d, "paths");
-
-		printf("khelpd %s running (pid %s, up %ss)\n", str(d, "version"), str(d, "pid"), str(d, "uptime_s"));
-		printf("modules:    %s loaded, %s rejected\n", str(d, "modules"), str(d, "rejected"));
-		printf("containers: %s (%s active)\n", str(d, "containers"), str(d, "containers_active"));
-		printf("config:     %s\n", str(p, "config"));
-		printf("modules in: %s\npolicies:   %s\nbpffs:      %s\nsocket:     %s\n", str(p, "modules"),
-		       str(p, "policies"), str(p, "bpffs"), str(p, "socket"));
-		printf("bpf_stats:  %s\n", json_object_get_boolean(get(d, "bpf_stats")) ? "on" : "off");
-	}
+	if (call_text(request("status"), &resp, &d, &rc))
+		return rc;
+	p = get(d, "paths");
+	printf("khelpd %s running (pid %s, up %ss)\n", str(d, "version"), str(d, "pid"), str(d, "uptime_s"));
+	printf("modules:    %s loaded, %s rejected\n", str(d, "modules"), str(d, "rejected"));
+	printf("containers: %s (%s active)\n", str(d, "containers"), str(d, "containers_active"));
+	printf("config:     %s\n", str(p, "config"));
+	printf("modules in: %s\npolicies:   %s\nbpffs:      %s\nsocket:     %s\n", str(p, "modules"),
+	       str(p, "policies"), str(p, "bpffs"), str(p, "socket"));
+	printf("bpf_stats:  %s\n", json_object_get_boolean(get(d, "bpf_stats")) ? "on" : "off");
 	json_object_put(resp);
 	return 0;
 }
@@ -268,6 +264,7 @@ static int do_load(int argc, char **argv)
 {
 	json_object *req, *resp, *d;
 	char abs[PATH_MAX];
+	int rc;
 
 	if (argc != 1)
 		return die("usage: khelpctl load FILE.bpf.o");
@@ -275,11 +272,9 @@ static int do_load(int argc, char **argv)
 		return die("%s: %s", argv[0], strerror(errno));
 	req = request("load");
 	json_object_object_add(req, "path", json_object_new_string(abs));
-	if (call(req, &resp, &d))
-		return 1;
-	if (json_mode)
-		print_json(d);
-	else if (json_object_is_type(d, json_type_object))
+	if (call_text(req, &resp, &d, &rc))
+		return rc;
+	if (json_object_is_type(d, json_type_object))
 		printf("loaded %s %s (%s)\n", str(d, "name"), str(d, "version"), str(d, "state"));
 	else
 		printf("%s\n", json_object_get_string(d));
@@ -392,7 +387,7 @@ static int do_policy(int argc, char **argv)
 static int do_param(int argc, char **argv)
 {
 	json_object *req, *resp, *d;
-	int set;
+	int set, rc;
 
 	if (argc < 1 || (strcmp(argv[0], "get") && strcmp(argv[0], "set")))
 		return die("usage: khelpctl param get CONTAINER MODULE [KEY] | param set CONTAINER MODULE KEY VALUE");
@@ -406,14 +401,10 @@ static int do_param(int argc, char **argv)
 		json_object_object_add(req, "key", json_object_new_string(argv[3]));
 	if (set)
 		json_object_object_add(req, "value", json_object_new_string(argv[4]));
-	if (call(req, &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-	} else {
-		json_object_object_foreach(d, k, v)
-			printf("%s.%s = %s\n", argv[2], k, json_object_get_string(v));
-	}
+	if (call_text(req, &resp, &d, &rc))
+		return rc;
+	json_object_object_foreach(d, k, v)
+		printf("%s.%s = %s\n", argv[2], k, json_object_get_string(v));
 	json_object_put(resp);
 	return 0;
 }
@@ -492,30 +483,27 @@ static const char *tri(json_object *o, const char *key)
 static int offload_probe(int argc, char **argv)
 {
 	json_object *req = request("offload-probe"), *resp, *d;
+	int rc;
 
 	if (argc > 1)
 		return json_object_put(req), die("usage: khelpctl offload probe [IFNAME]");
 	if (argc == 1)
 		json_object_object_add(req, "interface", json_object_new_string(argv[0]));
-	if (call(req, &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-	} else {
-		for (size_t i = 0; i < json_object_array_length(d); i++) {
-			json_object *c = json_object_array_get_idx(d, i);
+	if (call_text(req, &resp, &d, &rc))
+		return rc;
+	for (size_t i = 0; i < json_object_array_length(d); i++) {
+		json_object *c = json_object_array_get_idx(d, i);
 
-			printf("%s%s\n", i ? "\n" : "", str(c, "interface"));
-			printf("  driver:        %s\n", str(c, "driver"));
-			printf("  pci:           %s vendor %s device %s\n", or_dash(str(c, "pci")), or_dash(str(c, "vendor")),
-			       or_dash(str(c, "device")));
-			printf("  chelsio:       %s\n", str(c, "chelsio"));
-			printf("  native xdp:    %s (%s)\n", tri(c, "native_xdp"), str(c, "native_xdp_from"));
-			printf("  hw-tc-offload: %s\n  ntuple:        %s\n", tri(c, "hw_tc_offload"), tri(c, "ntuple"));
-			printf("  filter budget: %s\n", str(c, "filter_budget") ? str(c, "filter_budget") : "unknown");
-			printf("  datapath:      %s\n  hardware:      %s\n  plan:          %s\n", str(c, "datapath"),
-			       str(c, "hardware"), str(c, "plan"));
-		}
+		printf("%s%s\n", i ? "\n" : "", str(c, "interface"));
+		printf("  driver:        %s\n", str(c, "driver"));
+		printf("  pci:           %s vendor %s device %s\n", or_dash(str(c, "pci")), or_dash(str(c, "vendor")),
+		       or_dash(str(c, "device")));
+		printf("  chelsio:       %s\n", str(c, "chelsio"));
+		printf("  native xdp:    %s (%s)\n", tri(c, "native_xdp"), str(c, "native_xdp_from"));
+		printf("  hw-tc-offload: %s\n  ntuple:        %s\n", tri(c, "hw_tc_offload"), tri(c, "ntuple"));
+		printf("  filter budget: %s\n", str(c, "filter_budget") ? str(c, "filter_budget") : "unknown");
+		printf("  datapath:      %s\n  hardware:      %s\n  plan:          %s\n", str(c, "datapath"),
+		       str(c, "hardware"), str(c, "plan"));
 	}
 	json_object_put(resp);
 	return 0;
@@ -525,7 +513,7 @@ static int offload_check(int argc, char **argv)
 {
 	json_object *req = request("offload-check"), *resp, *d, *rules;
 	char path[PATH_MAX];
-	int dry = 0;
+	int dry = 0, rc;
 
 	if (argc < 1) {
 		json_object_put(req);
@@ -555,11 +543,9 @@ static int offload_check(int argc, char **argv)
 		json_object_put(req);
 		return die("offload check --dry-run needs --chip T4|T5|T6 (the chip profile to lower onto)");
 	}
-	if (call(req, &resp, &d))
-		return 1;
-	if (json_mode) {
-		print_json(d);
-	} else if (dry) {
+	if (call_text(req, &resp, &d, &rc))
+		return rc;
+	if (dry) {
 		printf("%s", str(d, "dry_run"));
 	} else {
 		rules = get(d, "rules");

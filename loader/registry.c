@@ -111,6 +111,18 @@ static void rejected__forget(struct daemon *d, const char *file)
 	}
 }
 
+/* file was not taken: the version in force (cur) stays and says why, or the file is listed as rejected. */
+static void file__refused(struct daemon *d, const char *file, struct module *cur, const char *why)
+{
+	if (!cur) {
+		module__reject(d, file, why);
+		return;
+	}
+	snprintf(cur->reason, sizeof(cur->reason), "new file rejected, previous version kept: %s", why);
+	pr_warn("module file %s rejected, %s %s stays loaded: %s\n", file, cur->meta.desc.name,
+		cur->meta.desc.version, why);
+}
+
 /* Load (or wait, or reject) one file; never retries others and never touches containers. */
 static int registry__load_file(struct daemon *d, const char *file, char *err, size_t errlen)
 {
@@ -155,14 +167,7 @@ static int registry__load_file(struct daemon *d, const char *file, char *err, si
 	}
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", file, why);
-		if (cur) {
-			/* keep the version in force; say why the new file was not taken */
-			snprintf(cur->reason, sizeof(cur->reason), "new file rejected, previous version kept: %s", why);
-			pr_warn("module file %s rejected, %s %s stays loaded: %s\n", file, cur->meta.desc.name,
-				cur->meta.desc.version, why);
-		} else {
-			module__reject(d, file, why);
-		}
+		file__refused(d, file, cur, why);
 		free(buf);
 		return ret;
 	}
@@ -205,13 +210,7 @@ static int registry__load_file(struct daemon *d, const char *file, char *err, si
 	if (ret) {
 		free(m);
 		snprintf(err, errlen, "%s: %s", file, why);
-		if (cur) {
-			snprintf(cur->reason, sizeof(cur->reason), "new file rejected, previous version kept: %s", why);
-			pr_warn("module %s: new file rejected, version %s stays: %s\n", meta.desc.name,
-				cur->meta.desc.version, why);
-		} else {
-			module__reject(d, file, why);
-		}
+		file__refused(d, file, cur, why);
 		return ret;
 	}
 	m->state = MOD_ACTIVE;

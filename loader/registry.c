@@ -38,14 +38,18 @@ struct module *registry__find_file(struct daemon *d, const char *file)
 	return rejected;
 }
 
+static void registry__push(struct daemon *d, struct module *m)
+{
+	m->next = d->modules;
+	d->modules = m;
+}
+
 static struct module *registry__new(struct daemon *d, const char *file)
 {
 	struct module *m = module__new(file);
 
-	if (!m)
-		return NULL;
-	m->next = d->modules;
-	d->modules = m;
+	if (m)
+		registry__push(d, m);
 	return m;
 }
 
@@ -195,8 +199,7 @@ static int registry__load_file(struct daemon *d, const char *file, char *err, si
 	if (!deps__ready(d, &meta, missing, sizeof(missing))) {
 		m->state = MOD_WAITING;
 		snprintf(m->reason, sizeof(m->reason), "waiting for dependency %s to load", missing);
-		m->next = d->modules;
-		d->modules = m;
+		registry__push(d, m);
 		pr_info("module %s waits: %s\n", meta.desc.name, m->reason);
 		if (cur)	/* a replacement with a missing dependency: keep the old one */
 			snprintf(cur->reason, sizeof(cur->reason), "new version waits for dependency %s", missing);
@@ -214,8 +217,7 @@ static int registry__load_file(struct daemon *d, const char *file, char *err, si
 		return ret;
 	}
 	m->state = MOD_ACTIVE;
-	m->next = d->modules;
-	d->modules = m;
+	registry__push(d, m);
 	if (cur) {
 		/* replace in place: the layer above moves the containers, then retires cur */
 		m->replaced = cur;

@@ -148,13 +148,9 @@ static json_object *module__json(struct daemon *d, struct module *m)
 			json_object_array_add(params, po);
 		}
 		json_object_object_add(o, "params", params);
-		if (m->state == MOD_ACTIVE || m->state == MOD_DRAINING) {
-			json_object_object_add(o, "refcount", json_object_new_int(lifecycle__holders(d, m, holders)));
-			json_object_object_add(o, "holders", holders);
-		} else {
-			json_object_object_add(o, "refcount", json_object_new_int(0));
-			json_object_object_add(o, "holders", holders);
-		}
+		json_object_object_add(o, "refcount",
+				       json_object_new_int(module__is_live(m) ? lifecycle__holders(d, m, holders) : 0));
+		json_object_object_add(o, "holders", holders);
 		if (m->prog_fd >= 0) {
 			struct bpf_prog_info info = {};
 			__u32 len = sizeof(info);

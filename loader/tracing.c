@@ -112,7 +112,7 @@ void tracing__sync(struct daemon *d)
 
 		if (m->in_prog_fd < 0)
 			continue;
-		used = (m->state == MOD_ACTIVE || m->state == MOD_DRAINING) && module__used(d, m);
+		used = module__is_live(m) && module__used(d, m);
 		if (used && m->in_link_fd < 0) {
 			est_in__attach(d, m);
 		} else if (!used && m->in_link_fd >= 0) {

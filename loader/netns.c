@@ -82,6 +82,27 @@ static void netns__close_all(int *fds, int n, ino_t *seen)
 	free(seen);
 }
 
+/* Room for namespace n in *fds and *seen; 0 or -ENOMEM (what was there stays). */
+static int netns__grow(int **fds, ino_t **seen, int n, int *cap)
+{
+	int ncap = *cap ? *cap * 2 : 64;
+	ino_t *ns;
+	int *nf;
+
+	if (n < *cap)
+		return 0;
+	ns = realloc(*seen, ncap * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	*seen = ns;
+	nf = realloc(*fds, ncap * sizeof(*nf));
+	if (!nf)
+		return -ENOMEM;
+	*fds = nf;
+	*cap = ncap;
+	return 0;
+}
+
 int netns__all(int **fds)
 {
 	return netns__all_in("/proc", "/run/netns", fds);
@@ -91,10 +112,10 @@ int netns__all_in(const char *proc, const char *named, int **fds)
 {
 	const char *dirs[] = { proc, named };
 	ino_t *seen = NULL;
-	int n = 0, cap = 0;
+	int n = 0, cap = 0, ret = 0;
 
 	*fds = NULL;
-	for (size_t k = 0; k < 2; k++) {
+	for (size_t k = 0; k < 2 && !ret; k++) {
 		DIR *dir = opendir(dirs[k]);
 		struct dirent *e;
 
@@ -116,39 +137,27 @@ int netns__all_in(const char *proc, const char *named, int **fds)
 				dup = seen[i] == st.st_ino;
 			if (dup)
 				continue;
-			if (n == cap) {
-				int ncap = cap ? cap * 2 : 64;
-				ino_t *ns = realloc(seen, ncap * sizeof(*ns));
-				int *nf = ns ? realloc(*fds, ncap * sizeof(*nf)) : NULL;
-
-				if (ns)
-					seen = ns;
-				if (!nf) {
-					closedir(dir);
-					netns__close_all(*fds, n, seen);
-					*fds = NULL;
-					return -ENOMEM;
-				}
-				*fds = nf;
-				cap = ncap;
-			}
+			ret = netns__grow(fds, &seen, n, &cap);
+			if (ret)
+				break;
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 			if (fd < 0 && (errno == ENOENT || errno == ESRCH))
 				continue;	/* the process exited */
 			if (fd < 0) {
 				/* e.g. EMFILE: a list with namespaces left out would count their sockets as none */
-				int e = errno;
-
-				pr_warn("cannot open %s: %s (network namespaces: %d so far)\n", path, strerror(e), n);
-				closedir(dir);
-				netns__close_all(*fds, n, seen);
-				*fds = NULL;
-				return -e;
+				ret = -errno;
+				pr_warn("cannot open %s: %s (network namespaces: %d so far)\n", path, strerror(-ret), n);
+				break;
 			}
 			seen[n] = st.st_ino;
 			(*fds)[n++] = fd;
 		}
 		closedir(dir);
+	}
+	if (ret) {
+		netns__close_all(*fds, n, seen);
+		*fds = NULL;
+		return ret;
 	}
 	free(seen);
 	return n;

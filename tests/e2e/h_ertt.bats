@@ -48,10 +48,12 @@ all_acked() { ip netns exec "$NS_A" ss -tin "sport = :$1" | grep -q . && [ -z "$
 	[ "$(jq -r .samples <<<"$row")" -gt 1000 ]
 	# the program runs only while a container uses h_ertt
 	[ -e "$BPFFS/modules/h_ertt/est_in" ]
+	in_prog="$(bpftool -j prog show pinned "$BPFFS/modules/h_ertt/est_in_prog" | jq .id)"
+	[ "$(bpftool -j link show | jq "[.[] | select(.prog_id == $in_prog)] | length")" -eq 1 ]
 	rm "$TMP/policies/web.conf"
 	kh_until bash -c "! '$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"web\")'"
 	kh_until bash -c "[ ! -e '$BPFFS/modules/h_ertt/est_in' ]"
-	run ! bpftool -j link show | jq -e '.[] | select(.prog_id == '"$(bpftool -j prog show pinned "$BPFFS/modules/h_ertt/est_in_prog" | jq .id)"')'
+	[ "$(bpftool -j link show | jq "[.[] | select(.prog_id == $in_prog)] | length")" -eq 0 ]
 }
 
 # netem NS DEV: khelp_netem (tests/tools/khelp_netem.bpf.c) on DEV's ingress in NS;

@@ -6,9 +6,7 @@
 load lib
 
 setup() {
-	kh_setup
-	kh_netns
-	APP="$(kh_cgroup app)"
+	kh_setup_app
 	cp "$MODS/h_ertt.bpf.o" "$TMP/modules/"
 	kh_write_policy web "$APP" "helpers = h_ertt"
 	kh_start

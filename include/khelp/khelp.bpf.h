@@ -180,8 +180,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	if (khelp__is_##point(op, skops)) {					\
 		ctx.hook = khelp__id_##point;					\
 		fn(&ctx, data);							\
-		if (__hs)							\
-			__hs->point.callbacks++;				\
+		__hs->point.callbacks++;					\
 	}
 
 /*
@@ -282,9 +281,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		if (__v && !__v->kh.created_ns) {				\
 			__v->kh.container_id = ctx.cfg->container_id;		\
 			__v->kh.created_ns = bpf_ktime_get_ns();		\
-			if (__hs) {						\
-				KHELP_HOOKS(KHELP__HOOK_NEWCONN)		\
-			}							\
+			KHELP_HOOKS(KHELP__HOOK_NEWCONN)			\
 		}								\
 	} else {								\
 		__v = bpf_sk_storage_get(&khelp_data_##mod, sk, 0, 0);		\
@@ -409,6 +406,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
 	KHELP__SOCKOPS_HEAD(mname)						\
 		ctx.cfg = bpf_get_local_storage(&khelp_cgrp, 0);		\
+		/* cgroup storage: never NULL */				\
 		struct khelp_hook_stats *__hs =					\
 			bpf_get_local_storage(&khelp_hooks, 0);			\
 		if (ctx.cfg->netns_cookie &&					\

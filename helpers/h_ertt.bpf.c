@@ -467,6 +467,18 @@ static __always_inline void ertt_retrans(struct khelp_ctx *ctx, struct ertt *e)
 
 /* ---- tcp_est_in: a segment arrives, before ACK processing (tp_btf/tcp_probe) ------ */
 
+/* A SACK block's right edge: keep the highest one in (snd_una, snd_nxt]. */
+static __always_inline void ertt__sack_end(__u32 end, __u32 snd_una, __u32 snd_nxt,
+					   __u32 *sack, int *found)
+{
+	if (!seq_gt(end, snd_una) || seq_gt(end, snd_nxt))
+		return;
+	if (!*found || seq_gt(end, *sack)) {
+		*sack = end;
+		*found = 1;
+	}
+}
+
 /* Timestamps and the highest SACKed sequence in (snd_una, snd_nxt] from the options. */
 static __always_inline void ertt__rx_opts(const __u8 *opt, __u32 opt_len, struct ertt_ack *a,
 					  __u32 snd_una, __u32 snd_nxt, __u32 *sack, int *found)
@@ -500,18 +512,12 @@ static __always_inline void ertt__rx_opts(const __u8 *opt, __u32 opt_len, struct
 			__u32 nblk = (olen - TCPOLEN_SACK_BASE) / TCPOLEN_SACK_PERBLOCK;
 
 			for (__u32 j = 0; j < TCP_SACK_MAX_BLOCKS; j++) {
-				__u32 at = i + TCPOLEN_SACK_BASE + j * TCPOLEN_SACK_PERBLOCK + 4, end;
+				__u32 at = i + TCPOLEN_SACK_BASE + j * TCPOLEN_SACK_PERBLOCK + 4;
 
 				barrier_var(at);
 				if (j >= nblk || at > TCP_OPT_MAX_LEN - 4)
 					break;
-				end = be32_at(&opt[at]);
-				if (!seq_gt(end, snd_una) || seq_gt(end, snd_nxt))
-					continue;
-				if (!*found || seq_gt(end, *sack)) {
-					*sack = end;
-					*found = 1;
-				}
+				ertt__sack_end(be32_at(&opt[at]), snd_una, snd_nxt, sack, found);
 			}
 		}
 		i += olen;
@@ -544,17 +550,10 @@ static __always_inline int ertt__rx_sack_fast(const __u8 *th, __u32 hlen, struct
 		return 0;
 	off += 4;
 	for (__u32 j = 0; j < TCP_SACK_MAX_BLOCKS; j++) {
-		__u32 end;
-
 		if (j >= nblk)
 			break;
-		end = bpf_ntohl(*(const __u32 *)(th + off + j * TCPOLEN_SACK_PERBLOCK + 4));
-		if (!seq_gt(end, snd_una) || seq_gt(end, snd_nxt))
-			continue;
-		if (!*found || seq_gt(end, *sack)) {
-			*sack = end;
-			*found = 1;
-		}
+		ertt__sack_end(bpf_ntohl(*(const __u32 *)(th + off + j * TCPOLEN_SACK_PERBLOCK + 4)),
+			       snd_una, snd_nxt, sack, found);
 	}
 	return 1;
 }

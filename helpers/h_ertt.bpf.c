@@ -148,6 +148,25 @@ static __always_inline void txq__pop(struct ertt_txq *q)
 	q->len--;
 }
 
+/*
+ * The last send was not new data (it never left, or it was a
+ * retransmission): drop its record, the newest, if it has one. Returns the
+ * record's ERTT_TXSI_RTT_MEASURE_START flag.
+ */
+static __always_inline __u32 txq__drop_pending(struct ertt_txq *q)
+{
+	struct ertt_txseg *s;
+	__u32 fl = 0;
+
+	if (q->pending != ERTT_PENDING_RECORDED || !q->len)
+		return 0;
+	s = txq__at(q, q->len - 1);
+	if (s)
+		fl = txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START;
+	q->len--;
+	return fl;
+}
+
 /* ---- RTT samples and the marked measurement --------------------------------- */
 
 static __always_inline void ertt__sample(struct ertt *e, __u32 rtt)
@@ -348,12 +367,7 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 	len = payload + ((tcp_flags & TCPHDR_FIN) ? 1 : 0);
 	/* The last send never left (snd_nxt did not move): forget it. */
 	if (q->pending && q->pending_seq == seq) {
-		if (q->pending == ERTT_PENDING_RECORDED && q->len) {
-			s = txq__at(q, q->len - 1);
-			if (s)
-				fl = txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START;
-			q->len--;
-		}
+		fl = txq__drop_pending(q);	/* a marked record's mark goes to this one */
 		e->bytes_sent -= q->pending_len;
 		q->snd_end = seq;
 	}
@@ -430,12 +444,8 @@ static __always_inline void ertt_retrans(struct khelp_ctx *ctx, struct ertt *e)
 	if (q->pending && q->pending_seq == snd_nxt) {
 		/* tcp_est_out counted it as new data at snd_nxt: it was old data */
 		len = q->pending_len;
-		if (q->pending == ERTT_PENDING_RECORDED && q->len) {
-			s = txq__at(q, q->len - 1);
-			if (s && (txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START))
-				e->flags &= ~ERTT_MEASUREMENT_IN_PROGRESS;
-			q->len--;
-		}
+		if (txq__drop_pending(q))
+			e->flags &= ~ERTT_MEASUREMENT_IN_PROGRESS;
 		q->snd_end = snd_nxt;
 		if (err)			/* tcp_transmit_skb failed: not sent */
 			e->bytes_sent -= len;

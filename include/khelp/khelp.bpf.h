@@ -176,11 +176,12 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 #define KHELP__HOOK_BIT(point, fn)	| KHELP_HOOK_BIT(khelp__id_##point)
 #define KHELP__HOOK_FLAG(point, fn)	| khelp__flag_##point
 #define KHELP__HOOK_MATCH(point, fn)	|| khelp__is_##point(op, skops)
+#define KHELP__HOOK_COUNT(point)	__hs->point.callbacks++;
 #define KHELP__HOOK_CALL(point, fn)						\
 	if (khelp__is_##point(op, skops)) {					\
 		ctx.hook = khelp__id_##point;					\
 		fn(&ctx, data);							\
-		__hs->point.callbacks++;					\
+		KHELP__HOOK_COUNT(point)					\
 	}
 
 /*
@@ -442,11 +443,9 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		return 1;							\
 	dtype *data = &__v->d;
 #define KHELP__PLAIN_DATA_0(mod, dtype)	void *data = (void *)0;
-#define KHELP__PLAIN_CALL(point, fn)						\
-	if (khelp__is_##point(op, skops)) {					\
-		ctx.hook = khelp__id_##point;					\
-		fn(&ctx, data);							\
-	}
+/* hooks are called as under khelp, without the counters */
+#undef KHELP__HOOK_COUNT
+#define KHELP__HOOK_COUNT(point)
 #undef KHELP__MODULE_I
 #define KHELP__MODULE_I(mname, mversion, mclasses, mflags, dtype, needs)	\
 	char LICENSE[] SEC("license") = "Dual BSD/GPL";				\
@@ -459,7 +458,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		ctx.sk = sk;							\
 		KHELP__PLAIN_DATA_##needs(mname, dtype)				\
 		KHELP__SET_CB_FLAGS						\
-		KHELP_HOOKS(KHELP__PLAIN_CALL)					\
+		KHELP_HOOKS(KHELP__HOOK_CALL)					\
 		return 1;							\
 	}
 #endif /* KHELP_PLAIN */

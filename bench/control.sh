@@ -6,15 +6,16 @@
 # 10,000 live connections. QUICK=1: 1/100/1000 containers, one round each.
 # Results: $BENCH_OUT/control.jsonl, one JSON object per figure.
 set -eu
-cd "$(dirname "$0")/.."
-if [ "${KHELP_BENCH_LOCKED:-}" != 1 ]; then
-	KHELP_BENCH_LOCKED=1 exec flock /tmp/khelp-e2e.lock "$0" "$@"
-fi
-. tests/e2e/lib.bash
-BENCH_OUT="${BENCH_OUT:-$OUT/bench}"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+# shellcheck source=tests/e2e/lib.bash
+source tests/e2e/lib.bash
+# shellcheck source=bench/lib.bash
+source bench/lib.bash
+bl_lock "$@"
+
 mkdir -p "$BENCH_OUT"
-JSONL="$BENCH_OUT/control.jsonl"
-: >"$JSONL"
+: >"$BENCH_OUT/control.jsonl"
 if [ "${QUICK:-0}" = 1 ]; then
 	SIZES="${SIZES:-1 100 1000}"; ROUNDS="${ROUNDS:-1}"; BIG=1000; CONNS=1000
 else
@@ -28,18 +29,8 @@ wait_attached() {
 	until [ "$(attached)" = "$want" ]; do sleep 0.005; done
 }
 
-# emit ROW METRIC UNIT NOTE VALUES...: median, min, max over the values
-emit() {
-	local row="$1" metric="$2" unit="$3" note="$4"
-	shift 4
-	printf '%s\n' "$@" | sort -g | awk -v row="$row" -v metric="$metric" -v unit="$unit" -v note="$note" '
-		{ v[NR] = $1 }
-		END {
-			med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "{\"table\":\"control plane\",\"row\":\"%s\",\"metric\":\"%s\",\"median\":%s,\"min\":%s,\"max\":%s,\"n\":%d,\"unit\":\"%s\",\"note\":\"%s\"}\n",
-				row, metric, med, v[1], v[NR], NR, unit, note
-		}' | tee -a "$JSONL"
-}
+# emit ROW METRIC UNIT NOTE VALUES...: one figure from its per-round values
+emit() { bl_emit control "control plane" "$@"; }
 
 # containers N: N cgroups and N policies asking for h_ertt
 containers() {
@@ -110,7 +101,7 @@ bash -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' _ "$CG/c1" \
 	ip netns exec "$NS_A" python3 tests/tools/manyconns.py "$CONNS" 5301 <"$TMP/hold" >"$TMP/many.out" 2>&1 &
 PIDS+=("$!")
 exec {hold}>"$TMP/hold"
-until grep -q '^ready' "$TMP/many.out"; do sleep 0.05; done
+kh_until -t 60 grep -q '^ready' "$TMP/many.out"
 for _ in $(seq "$ROUNDS"); do
 	t0="$(now_ns)"
 	"$KHELPCTL" -j conns >/dev/null

@@ -19,23 +19,29 @@ tsv() {
 	jq -r --arg t "$1" --arg m "$2" '.figures[] | select(.table == $t and .metric == $m) |
 		[.row, .median, .min, .max] | @tsv' "$ALL"
 }
-bars() { # OUT TITLE YLABEL FILE [GNUPLOT SETTINGS]
-	[ -s "$4" ] || return 0
-	gnuplot <<GP
+# OUT TITLE YLABEL -> the settings of a per-configuration plot (one x tic per row)
+per_config() {
+	cat <<GP
 set terminal pngcairo size 1000,560 noenhanced font ",10"
 set output "$1"
 set title "$2"
 set ylabel "$3"
-set style fill solid 0.5 border -1
-set boxwidth 0.6
 set xtics rotate by -30 left
 set yrange [0:*]
 set grid ytics
 set datafile separator "\t"
 set bmargin 9
 set rmargin 22
-${5:-}
 set offsets 0.5, 0.5, 0, 0
+GP
+}
+bars() { # OUT TITLE YLABEL FILE [GNUPLOT SETTINGS]
+	[ -s "$4" ] || return 0
+	gnuplot <<GP
+$(per_config "$1" "$2" "$3")
+set style fill solid 0.5 border -1
+set boxwidth 0.6
+${5:-}
 plot "$4" using 0:2:xtic(1) with boxes notitle, "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 title "min .. max"
 GP
 }
@@ -57,17 +63,7 @@ tsv latency p99 >"$D/p99"
 if [ -s "$D/p50" ]; then
 	paste "$D/p50" "$D/p99" | cut -f1,2,3,4,6,7,8 >"$D/lat"
 	gnuplot <<GP
-set terminal pngcairo size 1000,560 noenhanced font ",10"
-set output "$BENCH_OUT/latency.png"
-set title "TCP request/response latency (sockperf ping-pong, 64 B, one CPU)"
-set ylabel "us"
-set xtics rotate by -30 left
-set yrange [0:*]
-set grid ytics
-set datafile separator "\t"
-set bmargin 9
-set rmargin 22
-set offsets 0.5, 0.5, 0, 0
+$(per_config "$BENCH_OUT/latency.png" "TCP request/response latency (sockperf ping-pong, 64 B, one CPU)" us)
 plot "$D/lat" using 0:2:3:4:xtic(1) with yerrorlines title "p50", "" using 0:5:6:7 with yerrorlines title "p99"
 GP
 fi

@@ -7,17 +7,18 @@
 # rounds; takes the e2e lock itself unless KHELP_BENCH_LOCKED=1; JSON lines to
 # $BENCH_OUT/restart.jsonl.
 set -eu
-cd "$(dirname "$0")/.."
-if [ "${KHELP_BENCH_LOCKED:-}" != 1 ]; then
-	export KHELP_BENCH_LOCKED=1
-	exec flock /tmp/khelp-e2e.lock bash "$0" "$@"
-fi
-. tests/e2e/lib.bash
-BENCH_OUT="${BENCH_OUT:-$OUT/bench}"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+# shellcheck source=tests/e2e/lib.bash
+source tests/e2e/lib.bash
+# shellcheck source=bench/lib.bash
+source bench/lib.bash
+bl_lock "$@"
+
 mkdir -p "$BENCH_OUT"
+: >"$BENCH_OUT/restart.jsonl"
 N="${CONTAINERS:-100}"
-ROUNDS=7
-[ "${QUICK:-}" = 1 ] && ROUNDS=3
+ROUNDS="$(bl_q 7 3)"
 # 5 modules: two helpers, three CCs (kh_vegas depends on h_ertt)
 MODLIST="h_ertt h_rtx kh_newreno kh_cubic kh_vegas"
 CCS=(kh_newreno kh_cubic kh_vegas)
@@ -39,13 +40,6 @@ start_timed() {
 	t1="$(now_ns)"
 	MS=$(((t1 - t0) / 1000000))
 }
-stats() { sort -n | awk '{ v[NR] = $1 } END { printf "%s %s %s %d", v[int((NR + 1) / 2)], v[1], v[NR], NR }'; }
-emit() {	# row metric "median min max n" note
-	set -- "$1" "$2" $3 "$4"
-	printf '{"table":"restart","row":"%s","metric":"%s","median":%s,"min":%s,"max":%s,"n":%s,"unit":"ms","note":"%s"}\n' \
-		"$1" "$2" "$3" "$4" "$5" "$6" "$7" >>"$BENCH_OUT/restart.jsonl"
-}
-
 kh_setup
 trap kh_teardown EXIT
 for m in $MODLIST; do cp "$MODS/$m.bpf.o" "$TMP/modules/"; done
@@ -68,9 +62,8 @@ for r in $(seq "$ROUNDS"); do
 	[ "$(bpftool -j link show | jq length)" = "$links" ] || echo "round $r: link count changed across the restart" >&2
 	kill -9 "$KHELPD_PID"; wait "$KHELPD_PID" 2>/dev/null || true
 done
-w="$(printf '%s\n' "${warm[@]}" | stats)"
-c="$(printf '%s\n' "${cold[@]}" | stats)"
-printf 'containers %d, modules %d: restart (kill -9) to reconciled: median %s ms (min %s, max %s, n %s)\n' "$N" 5 $w
-printf '                          cold start to all active:   median %s ms (min %s, max %s, n %s)\n' $c
-emit "kill -9, restart, $N containers, 5 modules" "restart to reconciled" "$w" "exec to khelpctl status with every container active; pins adopted, no new link"
-emit "cold start, $N containers, 5 modules" "start to all active" "$c" "empty bpffs: every module loaded and attached anew"
+echo "containers $N, modules 5 (ms):" >&2
+bl_emit restart restart "kill -9, restart, $N containers, 5 modules" "restart to reconciled" ms \
+	"exec to khelpctl status with every container active; pins adopted, no new link" "${warm[@]}"
+bl_emit restart restart "cold start, $N containers, 5 modules" "start to all active" ms \
+	"empty bpffs: every module loaded and attached anew" "${cold[@]}"

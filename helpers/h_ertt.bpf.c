@@ -148,6 +148,25 @@ static __always_inline void txq__pop(struct ertt_txq *q)
 	q->len--;
 }
 
+/*
+ * The last send was not new data (it never left, or it was a
+ * retransmission): drop its record, the newest, if it has one. Returns the
+ * record's ERTT_TXSI_RTT_MEASURE_START flag.
+ */
+static __always_inline __u32 txq__drop_pending(struct ertt_txq *q)
+{
+	struct ertt_txseg *s;
+	__u32 fl = 0;
+
+	if (q->pending != ERTT_PENDING_RECORDED || !q->len)
+		return 0;
+	s = txq__at(q, q->len - 1);
+	if (s)
+		fl = txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START;
+	q->len--;
+	return fl;
+}
+
 /* ---- RTT samples and the marked measurement --------------------------------- */
 
 static __always_inline void ertt__sample(struct ertt *e, __u32 rtt)
@@ -348,12 +367,7 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 	len = payload + ((tcp_flags & TCPHDR_FIN) ? 1 : 0);
 	/* The last send never left (snd_nxt did not move): forget it. */
 	if (q->pending && q->pending_seq == seq) {
-		if (q->pending == ERTT_PENDING_RECORDED && q->len) {
-			s = txq__at(q, q->len - 1);
-			if (s)
-				fl = txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START;
-			q->len--;
-		}
+		fl = txq__drop_pending(q);	/* a marked record's mark goes to this one */
 		e->bytes_sent -= q->pending_len;
 		q->snd_end = seq;
 	}
@@ -430,12 +444,8 @@ static __always_inline void ertt_retrans(struct khelp_ctx *ctx, struct ertt *e)
 	if (q->pending && q->pending_seq == snd_nxt) {
 		/* tcp_est_out counted it as new data at snd_nxt: it was old data */
 		len = q->pending_len;
-		if (q->pending == ERTT_PENDING_RECORDED && q->len) {
-			s = txq__at(q, q->len - 1);
-			if (s && (txseg__flags(s) & ERTT_TXSI_RTT_MEASURE_START))
-				e->flags &= ~ERTT_MEASUREMENT_IN_PROGRESS;
-			q->len--;
-		}
+		if (txq__drop_pending(q))
+			e->flags &= ~ERTT_MEASUREMENT_IN_PROGRESS;
 		q->snd_end = snd_nxt;
 		if (err)			/* tcp_transmit_skb failed: not sent */
 			e->bytes_sent -= len;
@@ -466,6 +476,18 @@ static __always_inline void ertt_retrans(struct khelp_ctx *ctx, struct ertt *e)
 }
 
 /* ---- tcp_est_in: a segment arrives, before ACK processing (tp_btf/tcp_probe) ------ */
+
+/* A SACK block's right edge: keep the highest one in (snd_una, snd_nxt]. */
+static __always_inline void ertt__sack_end(__u32 end, __u32 snd_una, __u32 snd_nxt,
+					   __u32 *sack, int *found)
+{
+	if (!seq_gt(end, snd_una) || seq_gt(end, snd_nxt))
+		return;
+	if (!*found || seq_gt(end, *sack)) {
+		*sack = end;
+		*found = 1;
+	}
+}
 
 /* Timestamps and the highest SACKed sequence in (snd_una, snd_nxt] from the options. */
 static __always_inline void ertt__rx_opts(const __u8 *opt, __u32 opt_len, struct ertt_ack *a,
@@ -500,18 +522,12 @@ static __always_inline void ertt__rx_opts(const __u8 *opt, __u32 opt_len, struct
 			__u32 nblk = (olen - TCPOLEN_SACK_BASE) / TCPOLEN_SACK_PERBLOCK;
 
 			for (__u32 j = 0; j < TCP_SACK_MAX_BLOCKS; j++) {
-				__u32 at = i + TCPOLEN_SACK_BASE + j * TCPOLEN_SACK_PERBLOCK + 4, end;
+				__u32 at = i + TCPOLEN_SACK_BASE + j * TCPOLEN_SACK_PERBLOCK + 4;
 
 				barrier_var(at);
 				if (j >= nblk || at > TCP_OPT_MAX_LEN - 4)
 					break;
-				end = be32_at(&opt[at]);
-				if (!seq_gt(end, snd_una) || seq_gt(end, snd_nxt))
-					continue;
-				if (!*found || seq_gt(end, *sack)) {
-					*sack = end;
-					*found = 1;
-				}
+				ertt__sack_end(be32_at(&opt[at]), snd_una, snd_nxt, sack, found);
 			}
 		}
 		i += olen;
@@ -544,17 +560,10 @@ static __always_inline int ertt__rx_sack_fast(const __u8 *th, __u32 hlen, struct
 		return 0;
 	off += 4;
 	for (__u32 j = 0; j < TCP_SACK_MAX_BLOCKS; j++) {
-		__u32 end;
-
 		if (j >= nblk)
 			break;
-		end = bpf_ntohl(*(const __u32 *)(th + off + j * TCPOLEN_SACK_PERBLOCK + 4));
-		if (!seq_gt(end, snd_una) || seq_gt(end, snd_nxt))
-			continue;
-		if (!*found || seq_gt(end, *sack)) {
-			*sack = end;
-			*found = 1;
-		}
+		ertt__sack_end(bpf_ntohl(*(const __u32 *)(th + off + j * TCPOLEN_SACK_PERBLOCK + 4)),
+			       snd_una, snd_nxt, sack, found);
 	}
 	return 1;
 }

@@ -176,12 +176,12 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 #define KHELP__HOOK_BIT(point, fn)	| KHELP_HOOK_BIT(khelp__id_##point)
 #define KHELP__HOOK_FLAG(point, fn)	| khelp__flag_##point
 #define KHELP__HOOK_MATCH(point, fn)	|| khelp__is_##point(op, skops)
+#define KHELP__HOOK_COUNT(point)	__hs->point.callbacks++;
 #define KHELP__HOOK_CALL(point, fn)						\
 	if (khelp__is_##point(op, skops)) {					\
 		ctx.hook = khelp__id_##point;					\
 		fn(&ctx, data);							\
-		if (__hs)							\
-			__hs->point.callbacks++;				\
+		KHELP__HOOK_COUNT(point)					\
 	}
 
 /*
@@ -282,9 +282,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		if (__v && !__v->kh.created_ns) {				\
 			__v->kh.container_id = ctx.cfg->container_id;		\
 			__v->kh.created_ns = bpf_ktime_get_ns();		\
-			if (__hs) {						\
-				KHELP_HOOKS(KHELP__HOOK_NEWCONN)		\
-			}							\
+			KHELP_HOOKS(KHELP__HOOK_NEWCONN)			\
 		}								\
 	} else {								\
 		__v = bpf_sk_storage_get(&khelp_data_##mod, sk, 0, 0);		\
@@ -409,6 +407,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 	static const __u32 khelp__cb_flags = 0 KHELP_HOOKS(KHELP__HOOK_FLAG);	\
 	KHELP__SOCKOPS_HEAD(mname)						\
 		ctx.cfg = bpf_get_local_storage(&khelp_cgrp, 0);		\
+		/* cgroup storage: never NULL */				\
 		struct khelp_hook_stats *__hs =					\
 			bpf_get_local_storage(&khelp_hooks, 0);			\
 		if (ctx.cfg->netns_cookie &&					\
@@ -444,11 +443,9 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		return 1;							\
 	dtype *data = &__v->d;
 #define KHELP__PLAIN_DATA_0(mod, dtype)	void *data = (void *)0;
-#define KHELP__PLAIN_CALL(point, fn)						\
-	if (khelp__is_##point(op, skops)) {					\
-		ctx.hook = khelp__id_##point;					\
-		fn(&ctx, data);							\
-	}
+/* hooks are called as under khelp, without the counters */
+#undef KHELP__HOOK_COUNT
+#define KHELP__HOOK_COUNT(point)
 #undef KHELP__MODULE_I
 #define KHELP__MODULE_I(mname, mversion, mclasses, mflags, dtype, needs)	\
 	char LICENSE[] SEC("license") = "Dual BSD/GPL";				\
@@ -461,7 +458,7 @@ static const __s64 khelp__param_defaults[KHELP_MAX_PARAMS + 1] = { KHELP_PARAMS(
 		ctx.sk = sk;							\
 		KHELP__PLAIN_DATA_##needs(mname, dtype)				\
 		KHELP__SET_CB_FLAGS						\
-		KHELP_HOOKS(KHELP__PLAIN_CALL)					\
+		KHELP_HOOKS(KHELP__HOOK_CALL)					\
 		return 1;							\
 	}
 #endif /* KHELP_PLAIN */

@@ -114,4 +114,9 @@ has_modules() { kh_until bash -c "'$KHELPCTL' -j containers | jq -e --arg n '$1'
 	# with khelpd down, the selector still chooses the container's CC
 	kh_stop
 	[ "$(cg_progs "$APP")" -eq 2 ]
+	kh_server 5201
+	kh_client "$APP" "$TMP/c.out" 5201 --seconds 1 --hold 2
+	port="$(kh_wait_line "$TMP/c.out" local)"
+	echo "CC with khelpd down: $(cc_of "$port")"
+	[ "$(cc_of "$port")" = kh_newreno ]
 }

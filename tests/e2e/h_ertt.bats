@@ -6,9 +6,7 @@
 load lib
 
 setup() {
-	kh_setup
-	kh_netns
-	APP="$(kh_cgroup app)"
+	kh_setup_app
 	cp "$MODS/h_ertt.bpf.o" "$TMP/modules/"
 	kh_write_policy web "$APP" "helpers = h_ertt"
 	kh_start
@@ -32,6 +30,9 @@ ss_field() {
 # the connection from PORT has nothing unacknowledged: its last ACKs arrived (ss shows unacked only when > 0)
 all_acked() { ip netns exec "$NS_A" ss -tin "sport = :$1" | grep -q . && [ -z "$(ss_field "$1" unacked)" ]; }
 
+# h_ertt has measured an RTT on the connection from PORT
+measuring() { [ "$(ertt "$1" | jq -r '.measurements // 0')" -gt 0 ]; }
+
 @test "tcp_est_in sees every ACK of a bulk transfer (acks_seen >= 99% of segs_in)" {
 	kh_client "$APP" "$TMP/c.out" 5201 --seconds 2 --hold 3 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
@@ -48,10 +49,12 @@ all_acked() { ip netns exec "$NS_A" ss -tin "sport = :$1" | grep -q . && [ -z "$
 	[ "$(jq -r .samples <<<"$row")" -gt 1000 ]
 	# the program runs only while a container uses h_ertt
 	[ -e "$BPFFS/modules/h_ertt/est_in" ]
+	in_prog="$(bpftool -j prog show pinned "$BPFFS/modules/h_ertt/est_in_prog" | jq .id)"
+	[ "$(bpftool -j link show | jq "[.[] | select(.prog_id == $in_prog)] | length")" -eq 1 ]
 	rm "$TMP/policies/web.conf"
 	kh_until bash -c "! '$KHELPCTL' -j containers | jq -e '.[] | select(.name == \"web\")'"
 	kh_until bash -c "[ ! -e '$BPFFS/modules/h_ertt/est_in' ]"
-	run ! bpftool -j link show | jq -e '.[] | select(.prog_id == '"$(bpftool -j prog show pinned "$BPFFS/modules/h_ertt/est_in_prog" | jq .id)"')'
+	[ "$(bpftool -j link show | jq "[.[] | select(.prog_id == $in_prog)] | length")" -eq 0 ]
 }
 
 # netem NS DEV: khelp_netem (tests/tools/khelp_netem.bpf.c) on DEV's ingress in NS;
@@ -90,9 +93,10 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 # long_flight WMEM: a transfer without GSO (one segment per skb), clocked by
 # a slow ACK path (a tbf on B's egress), with the sender's buffer (tcp_wmem max
-# in A, WMEM bytes) bounding what it has in flight. Prints the median over
-# snapshots of bytes_tx_in_marked_rtt / (rate * markedpkt_rtt), rate being the
-# average over the snapshots: a flow sends rate * RTT bytes per RTT.
+# in A, WMEM bytes) bounding what it has in flight. Sets LAST to the last
+# snapshot and RATIO to the median over snapshots of bytes_tx_in_marked_rtt /
+# (rate * markedpkt_rtt), rate being the average over the snapshots: a flow
+# sends rate * RTT bytes per RTT.
 long_flight() {
 	ip -n "$NS_A" link set "${ID}x" gso_max_segs 1
 	ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_wmem="4096 $1 $1"
@@ -101,36 +105,32 @@ long_flight() {
 	port="$(kh_wait_line "$TMP/c.out" local)"
 	sleep 1
 	snap "$port" 15 "$TMP/snaps"
-	tail -1 "$TMP/snaps" >&2
-	ip netns exec "$NS_A" ss -tin "sport = :$port" >&2
-	jq -s -r '((.[-1].bytes_sent - .[0].bytes_sent) / (.[-1].t - .[0].t) / 1e6) as $rate |
+	LAST="$(tail -1 "$TMP/snaps")"
+	RATIO="$(jq -s -r '((.[-1].bytes_sent - .[0].bytes_sent) / (.[-1].t - .[0].t) / 1e6) as $rate |
 		.[] | select(.markedpkt_rtt_us > 0) | .bytes_tx_in_marked_rtt / ($rate * .markedpkt_rtt_us)' \
-		"$TMP/snaps" | median
+		"$TMP/snaps" | median)"
+	ip netns exec "$NS_A" ss -tin "sport = :$port"
+	echo "last=$LAST"
+	echo "unacked=$(ss_field "$port" unacked) median bytes_tx_in_marked_rtt / (rate * markedpkt_rtt) = $RATIO"
 }
 
 @test "a long flight without GSO (over 64 skbs) fits the ring" {
 	# a 200 KB send buffer: at most ~138 segments of 1448 B in flight, over the
 	# old 64-record ring and under the 192 records of the new one (300 KB could
 	# reach 207 and overflow it)
-	ratio="$(long_flight 200000)"
-	last="$(tail -1 "$TMP/snaps")"
-	flight="$(ss_field "$port" unacked)"
-	echo "unacked=$flight median bytes_tx_in_marked_rtt / (rate * markedpkt_rtt) = $ratio"
-	[ "$(jq -r .queue_overflows <<<"$last")" -eq 0 ]
-	[ "$(jq -r .measurements <<<"$last")" -gt 20 ]
+	long_flight 200000
+	[ "$(jq -r .queue_overflows <<<"$LAST")" -eq 0 ]
+	[ "$(jq -r .measurements <<<"$LAST")" -gt 20 ]
 }
 
 @test "a flight longer than the ring loses records, not the byte count of the marked RTT" {
-	ratio="$(long_flight 4000000)"
-	last="$(tail -1 "$TMP/snaps")"
-	flight="$(ss_field "$port" unacked)"
-	echo "unacked=$flight median bytes_tx_in_marked_rtt / (rate * markedpkt_rtt) = $ratio"
-	[ "$(jq -r .queue_overflows <<<"$last")" -gt 0 ]
-	[ "$(jq -r .measurements <<<"$last")" -gt 20 ]
+	long_flight 4000000
+	[ "$(jq -r .queue_overflows <<<"$LAST")" -gt 0 ]
+	[ "$(jq -r .measurements <<<"$LAST")" -gt 20 ]
 	# A sanity bound only: the snapshot rate and the marked RTT drift apart under
 	# the ACK-shaped queue, and full runs read 0.77 to 1.30. The byte count itself
 	# is pinned exactly by the option-space test below (bytes_sent vs ss).
-	awk -v r="$ratio" 'BEGIN { exit !(r >= 0.5 && r <= 2.0) }'
+	awk -v r="$RATIO" 'BEGIN { exit !(r >= 0.5 && r <= 2.0) }'
 }
 
 @test "Karn: an RTO retransmission (timestamps off) gives no RTT sample" {
@@ -138,7 +138,7 @@ long_flight() {
 	netem "$NS_B" "${ID}y"
 	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3 --hold 2 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
-	sleep 1
+	kh_until measuring "$port"
 	before="$(ertt "$port")"
 	# a blackhole from A to B for 500 ms: everything in flight is lost, and
 	# only the RTO (200 ms, then 400 ms backed off) brings the flow back
@@ -164,7 +164,7 @@ long_flight() {
 @test "a forged ACK above snd_nxt is ignored" {
 	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3 --hold 1 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
-	sleep 1
+	kh_until measuring "$port"
 	ip netns exec "$NS_B" python3 "$REPO/tests/tools/kh_forge_ack.py" "${ID}y" "$ADDR_A" "$port" "$ADDR_B" 5201 \
 		$((0x7f000000)) 20 >"$TMP/forge.out"
 	cat "$TMP/forge.out"

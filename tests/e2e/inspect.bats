@@ -6,9 +6,7 @@
 load lib
 
 setup() {
-	kh_setup
-	kh_netns
-	APP="$(kh_cgroup app)"
+	kh_setup_app
 	OTHER="$(kh_cgroup other)"
 }
 

@@ -10,9 +10,7 @@ P_TCP=5302	# no rule matches: the kernel's TCP
 P_DROP=5303	# a drop rule
 
 setup() {
-	kh_setup
-	kh_netns
-	APP="$(kh_cgroup app)"
+	kh_setup_app
 	IF="${ID}x"
 }
 

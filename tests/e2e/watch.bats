@@ -30,6 +30,7 @@ containers_named() { "$KHELPCTL" -j containers | jq -c '[.[].name] | sort'; }
 	OLD_MAXQ=
 	[ "$rc" -eq 0 ]
 	kh_wait_modules old '["kt_conn"]'
+	"$KHELPCTL" -j modules | jq -e '.[] | select(.file == "kt_cycb.bpf.o")'
 	# khelpd reads no events while stopped: 3 per policy written (temp file, rename) overflow its queue
 	kill -STOP "$KHELPD_PID"
 	for i in $(seq 20); do

@@ -6,13 +6,8 @@
 # 10,000 live connections. QUICK=1: 1/100/1000 containers, one round each.
 # Results: $BENCH_OUT/control.jsonl, one JSON object per figure.
 set -eu
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO"
-# shellcheck source=tests/e2e/lib.bash
-source tests/e2e/lib.bash
 # shellcheck source=bench/lib.bash
-source bench/lib.bash
-bl_lock "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 mkdir -p "$BENCH_OUT"
 : >"$BENCH_OUT/control.jsonl"

@@ -10,13 +10,8 @@
 #   QUICK=1: 3 rounds of 1 s; otherwise ROUNDS (9) of SECS (3) s.
 # Results: JSON lines in $BENCH_OUT/datapath.jsonl.
 set -eu
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO"
-# shellcheck source=tests/e2e/lib.bash
-source tests/e2e/lib.bash
 # shellcheck source=bench/lib.bash
-source bench/lib.bash
-bl_lock "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 ROUNDS="${ROUNDS:-$(bl_q 9 3)}"
 SECS="${SECS:-$(bl_q 3 1)}"
 PART=datapath

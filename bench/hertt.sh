@@ -20,13 +20,8 @@
 #    median, min and max over the rounds.
 # Results: printed, and JSON lines in $BENCH_OUT/hertt.jsonl (bench contract).
 set -euo pipefail
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO"
-# shellcheck source=tests/e2e/lib.bash
-source tests/e2e/lib.bash
 # shellcheck source=bench/lib.bash
-source bench/lib.bash
-bl_lock "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 PART=hertt
 ROUNDS="${ROUNDS:-$(bl_q 9 3)}"

@@ -45,13 +45,8 @@
 #   programs (all ops summed) per GB sent.
 # shellcheck disable=SC2046 # $(cat file) / $(bl_ratios ...): lists of numbers, one word each
 set -euo pipefail
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO"
-# shellcheck source=tests/e2e/lib.bash
-source tests/e2e/lib.bash
 # shellcheck source=bench/lib.bash
-source bench/lib.bash
-bl_lock "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 PART=hookpath
 ROUNDS="${ROUNDS:-$(bl_q 8 3)}"

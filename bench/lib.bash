@@ -1,8 +1,11 @@
-# bench/lib.bash: the method every bench/<part>.sh shares. Source it after
-# tests/e2e/lib.bash (the fixture: khelpd, namespaces, cgroups, cleanup).
+# bench/lib.bash: the method every bench/<part>.sh shares. A part's first
+# lines are `set -eu...` and `source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"`:
+# this file moves to the repository, sources tests/e2e/lib.bash (the fixture:
+# khelpd, namespaces, cgroups, cleanup) and re-runs the part under the lock.
 #
 #   - a part takes /tmp/khelp-e2e.lock for its whole run, unless bench/run.sh
-#     already holds it (KHELP_BENCH_LOCKED=1): bl_lock "$@" at the top
+#     already holds it (KHELP_BENCH_LOCKED=1): bl_lock, with the part's
+#     arguments, at the end of this file
 #   - sender and receiver run on ONE CPU (taskset -c $BENCH_CPU), so the veth
 #     path is CPU-bound and throughput tracks the cost per byte
 #   - the same congestion control on both ends of every compared pair
@@ -15,7 +18,10 @@
 #   {"table","row","metric","median","min","max","q1","q3","n","unit","note","values"}
 # ("values": the per-round values the figure was made of)
 
-BENCH_OUT="${BENCH_OUT:-${REPO:?source tests/e2e/lib.bash first}/.output/bench}"
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+# shellcheck source=tests/e2e/lib.bash
+source tests/e2e/lib.bash
+BENCH_OUT="${BENCH_OUT:-$REPO/.output/bench}"
 QUICK="${QUICK:-0}"
 BENCH_CPU="${BENCH_CPU:-1}"
 BENCH_LOCK="${BENCH_LOCK:-/tmp/khelp-e2e.lock}"
@@ -129,3 +135,6 @@ bl_machine() {
 		--arg commit "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)" \
 		'{kernel: $kernel, cpu: $cpu, cpus: $cpus, date: $date, loadavg: $load, quick: $quick, commit: $commit}'
 }
+
+# sourced without arguments, "$@" here is the part's own
+bl_lock "$@"

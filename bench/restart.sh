@@ -7,13 +7,8 @@
 # rounds; takes the e2e lock itself unless KHELP_BENCH_LOCKED=1; JSON lines to
 # $BENCH_OUT/restart.jsonl.
 set -eu
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO"
-# shellcheck source=tests/e2e/lib.bash
-source tests/e2e/lib.bash
 # shellcheck source=bench/lib.bash
-source bench/lib.bash
-bl_lock "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 mkdir -p "$BENCH_OUT"
 : >"$BENCH_OUT/restart.jsonl"

@@ -13,13 +13,8 @@
 #               h_ertt's rows)
 #   PARTS="a b" run only these parts (bench/a.sh bench/b.sh)
 set -uo pipefail
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO" || exit 1
-# shellcheck source=tests/e2e/lib.bash
-source tests/e2e/lib.bash
 # shellcheck source=bench/lib.bash
-source bench/lib.bash
-bl_lock "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 mkdir -p "$BENCH_OUT"

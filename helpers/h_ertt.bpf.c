@@ -7,10 +7,11 @@
  * the connection receives in ESTABLISHED (tcp_est_in, tp_btf/tcp_probe,
  * before ACK processing, fast path included) is matched against the
  * records, oldest first, to take RTT samples and complete the marked
- * measurement that vegas, hd, chd and cdg consume. tcp_retrans moves a
- * retransmission out of the ring and flags the records it overlaps (Karn).
- * All times are in microseconds. The design, and where it departs from
- * FreeBSD, is in docs/h_ertt.md.
+ * measurement that vegas, hd, chd and cdg consume; what an ACK timed gets
+ * the kernel's arrival stamp of that ACK at the next segment (ertt__settle).
+ * tcp_retrans moves a retransmission out of the ring and flags the records
+ * it overlaps (Karn). All times are in microseconds. The design, and where
+ * it departs from FreeBSD, is in docs/h_ertt.md.
  */
 #include <khelp/khelp.bpf.h>
 #include "h_ertt.h"
@@ -69,20 +70,18 @@ struct {
 /* Everything one ACK needs while the ring is walked. */
 struct ertt_ack {
 	struct ertt *e;
-	__u64 now_us64;
-	__u32 now_us;
 	__u32 ack;			/* ack point: cumulative ACK, or highest new SACK */
 	__u32 acked;			/* bytes this ACK acknowledged */
 	__u32 mss;
 	__u32 snd_cwnd;
 	__u32 tsval;			/* the ACK's TSval */
 	__u32 tsecr;			/* the ACK's TSecr (raw: our tsoffset included) */
-	__u32 tsoffset;
+	__u32 ts_lo;			/* the TSecr as a departure time: records that left in */
+	__u32 ts_span;			/* [ts_lo, ts_lo + ts_span) carried it (0: no TS test) */
 	__u32 measurenext_us;		/* tx time of the last record the measurement skipped */
 	__u32 measurenext_sent;		/* and its running byte count */
 	__u8 measurenext;		/* a skipped marked measurement waits for a record */
 	__u8 has_ts;
-	__u8 usec_ts;
 	__u8 new_sack;
 	__u8 multiack;
 	__u8 dlyack_done;
@@ -169,6 +168,13 @@ static __always_inline __u32 txq__drop_pending(struct ertt_txq *q)
 
 /* ---- RTT samples and the marked measurement --------------------------------- */
 
+/*
+ * An ACK's times wait for its arrival time: tcp_probe runs just before the
+ * kernel stamps the ACK (tcp_mstamp_refresh), and a clock call of our own
+ * costs more than everything else h_ertt_in does. When the ACK delivers
+ * data, tcp_ack() keeps that stamp in tp->delivered_mstamp, which the next
+ * segment's h_ertt_in reads (ertt__settle).
+ */
 static __always_inline void ertt__sample(struct ertt *e, __u32 rtt)
 {
 	e->rtt_us = rtt;
@@ -183,6 +189,13 @@ static __always_inline void ertt__sample(struct ertt *e, __u32 rtt)
 	else
 		e->srtt_us -= (e->srtt_us - rtt) >> 3;
 	e->samples++;
+}
+
+/* The ACK takes a sample of the record sent at tx_us (timed by ertt__settle). */
+static __always_inline void ertt__sample_at(struct ertt *e, __u32 tx_us)
+{
+	e->txq.untimed |= ERTT_UNTIMED_SAMPLE;
+	e->txq.sample_tx_us = tx_us;
 }
 
 /* The measurement cannot use this record (FreeBSD MULTI_ACK, OLD_TXSI): carry it on. */
@@ -207,14 +220,48 @@ static __always_inline void ertt__mark_done(struct ertt_ack *a, __u32 tx_us, __u
 	/* Karn: an ACK that acked a retransmission times nothing. */
 	if (a->retrans)
 		return;
-	e->markedpkt_rtt_us = elapsed_us(a->now_us, tx_us);
-	e->bytes_tx_in_marked_rtt = (__u32)((__u32)e->bytes_sent - sent);
-	e->marked_snd_cwnd = a->snd_cwnd;
-	e->flags |= ERTT_NEW_MEASUREMENT;
+	/* timed by ertt__settle */
+	e->txq.untimed |= ERTT_UNTIMED_MARK;
+	e->txq.mark_tx_us = tx_us;
+	e->txq.mark_bytes = (__u32)e->bytes_sent - sent;
+	e->txq.mark_cwnd = a->snd_cwnd;
 	/* FreeBSD turns TSO off here so the next marked packet is one MSS. */
 	if (tso)
 		e->flags |= ERTT_TSO_DISABLED;
-	e->measurements++;
+}
+
+/*
+ * Give the last ACK's sample and measurement their time: the kernel's
+ * stamp of that ACK, if tcp_ack() delivered data for it (tp->delivered
+ * moved and tp->delivered_mstamp is not older than the stamp before the
+ * ACK). Otherwise (an ACK the kernel dropped, or acknowledging less than a
+ * segment of a GSO record) there is no arrival time: drop them. A send
+ * from an empty pipe overwrites delivered_mstamp (tcp_rate_skb_sent, after
+ * the send's HDR_OPT_LEN_CB, where tcp_est_out settles first), setting
+ * first_tx_mstamp to the same value: such a stamp is not the ACK's.
+ */
+static __always_inline void ertt__settle(struct ertt *e, const struct tcp_sock *tp)
+{
+	struct ertt_txq *q = &e->txq;
+	__u64 stamp = tp->delivered_mstamp;
+	__u32 now = (__u32)stamp;
+
+	if (tp->delivered == q->untimed_delivered || (__s32)(now - q->untimed_ref_us) < 0 ||
+	    stamp == tp->first_tx_mstamp) {
+		e->acks_untimed++;
+		q->untimed = 0;
+		return;
+	}
+	if (q->untimed & ERTT_UNTIMED_SAMPLE)
+		ertt__sample(e, elapsed_us(now, q->sample_tx_us));
+	if (q->untimed & ERTT_UNTIMED_MARK) {
+		e->markedpkt_rtt_us = elapsed_us(now, q->mark_tx_us);
+		e->bytes_tx_in_marked_rtt = q->mark_bytes;
+		e->marked_snd_cwnd = q->mark_cwnd;
+		e->flags |= ERTT_NEW_MEASUREMENT;
+		e->measurements++;
+	}
+	q->untimed = 0;
 }
 
 static __always_inline int ertt__is_marked(const struct ertt_ack *a, __u32 fl)
@@ -240,14 +287,23 @@ static __always_inline void ertt__dlyack_guess(struct ertt_ack *a, __u32 len)
 	}
 }
 
-/* The TSval we sent with a record: tcp_skb_timestamp_ts() of its departure + tsoffset. */
-static __always_inline __u32 ertt__tsval_of(const struct ertt_ack *a, const struct ertt_txseg *s)
+/*
+ * The ACK's TSecr as departure times: the kernel sends TSval = departure
+ * (ms or us clock, tcp_skb_timestamp_ts) + tsoffset, so the TSecr names the
+ * records that left in [ts_lo, ts_lo + ts_span) us. Multiplication keeps
+ * the low 32 bits right, so no clock and no division are needed.
+ */
+static __always_inline void ertt__ts_window(struct ertt_ack *a, const struct tcp_sock *tp)
 {
-	/* the full us clock of the departure, from its low 32 bits (it may lie
-	 * ahead of now: departure times are earliest-departure times) */
-	__u64 tx = a->now_us64 + (__s64)(__s32)(s->tx_us - (__u32)a->now_us64);
+	__u32 t = a->tsecr - tp->tsoffset;
+	int usec = 0;
 
-	return (__u32)(a->usec_ts ? tx : tx / USEC_PER_MSEC) + a->tsoffset;
+	if (a->e->timestamp_errors >= MAX_TS_ERR || !a->has_ts || !a->tsecr)
+		return;
+	if (bpf_core_field_exists(tp->tcp_usec_ts))
+		usec = BPF_CORE_READ_BITFIELD(tp, tcp_usec_ts);
+	a->ts_span = usec ? 1 : USEC_PER_MSEC;
+	a->ts_lo = usec ? t : t * USEC_PER_MSEC;
 }
 
 /* The ACK's timestamps say which record it answers (only with TS on both). */
@@ -256,19 +312,19 @@ enum ertt_ts_verdict { ERTT_TS_USE, ERTT_TS_STOP, ERTT_TS_OLD };
 static __always_inline int ertt__ts_match(struct ertt_ack *a, const struct ertt_txseg *s)
 {
 	struct ertt *e = a->e;
-	__u32 tx_ts;
+	__s32 d;
 
-	if (e->timestamp_errors >= MAX_TS_ERR || !a->has_ts || !a->tsecr)
+	if (!a->ts_span)
 		return ERTT_TS_USE;
-	tx_ts = ertt__tsval_of(a, s);
+	d = (__s32)(s->tx_us - a->ts_lo);	/* the record's TSval vs the TSecr */
 	/* Echoes an earlier segment; with delayed ACKs that is expected. */
-	if (!e->dlyack_rx && seq_lt(a->tsecr, tx_ts))
+	if (!e->dlyack_rx && d >= (__s32)a->ts_span)
 		return ERTT_TS_STOP;
 	/* Echoes a later segment: this record is old. */
-	if (seq_gt(a->tsecr, tx_ts))
+	if (d < 0)
 		return ERTT_TS_OLD;
 	/* Answered before the peer's clock reached what we had echoed. */
-	if (a->tsecr == tx_ts && seq_lt(a->tsval, s->tx_tsecr))
+	if (d < (__s32)a->ts_span && seq_lt(a->tsval, s->tx_tsecr))
 		e->timestamp_errors++;
 	return ERTT_TS_USE;
 }
@@ -324,7 +380,7 @@ static __always_inline void ertt__process_ack(struct ertt_ack *a)
 		if (a->retrans)
 			e->karn_skips++;
 		else if (!e->dlyack_rx || a->multiack || a->new_sack)
-			ertt__sample(e, elapsed_us(a->now_us, s->tx_us));
+			ertt__sample_at(e, s->tx_us);
 		/* (f) This record completes the marked measurement. */
 		if (ertt__is_marked(a, fl))
 			ertt__mark_done(a, s->tx_us, s->sent, fl & ERTT_TXSI_TSO);
@@ -359,6 +415,14 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 
 	if (!payload || (tcp_flags & TCPHDR_SYN))
 		return;
+	if (skops->is_fullsock) {
+		/* a cast with plain loads, not a bpf_skc_to_tcp_sock call */
+		tp = bpf_core_cast(ctx->sk, struct tcp_sock);
+		/* a send from an empty pipe restamps delivered_mstamp after
+		 * this callback: the last ACK's times are taken first */
+		if (q->untimed && !tp->packets_out)
+			ertt__settle(e, tp);
+	}
 	if (!q->valid) {
 		q->snd_end = seq;
 		q->sack_high = skops->snd_una;
@@ -407,7 +471,6 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 		 * before it computes the options: the kernel's own RTT samples
 		 * and the TSval are based on it. */
 		if (skops->is_fullsock) {
-			/* a cast with plain loads, not a bpf_skc_to_tcp_sock call */
 			tp = bpf_core_cast(ctx->sk, struct tcp_sock);
 			wstamp = tp->tcp_wstamp_ns;
 			s->tx_tsecr = tp->rx_opt.ts_recent;
@@ -580,6 +643,10 @@ static __always_inline void ertt_rx(struct khelp_ctx *ctx, struct ertt *e)
 	__u32 ack, snd_una, snd_nxt, hlen, sack = 0, w0, flags_w;
 	int found = 0;
 
+	/* tcp_probe runs for TCP sockets only: a cast, not a helper call */
+	tp = bpf_core_cast(ctx->tsk, struct tcp_sock);
+	if (q->untimed)
+		ertt__settle(e, tp);
 	/* The socket backlog merges the pure ACKs that arrive while the user
 	 * holds the socket (tcp_add_backlog): tcp_rcv_established then gets
 	 * one skb whose gso_segs counts them, and its ACK is the latest.
@@ -599,8 +666,6 @@ static __always_inline void ertt_rx(struct khelp_ctx *ctx, struct ertt *e)
 	flags_w = *(const __u32 *)(data + 12);	/* doff, flags, window (big endian) */
 	if (!(flags_w & bpf_htonl(0x00100000)))	/* ACK flag */
 		return;
-	/* tcp_probe runs for TCP sockets only: a cast, not a helper call */
-	tp = bpf_core_cast(ctx->tsk, struct tcp_sock);
 	ack = bpf_ntohl(*(const __u32 *)(data + 8));
 	snd_una = tp->snd_una;		/* still the value before this ACK */
 	snd_nxt = tp->snd_nxt;
@@ -642,14 +707,14 @@ static __always_inline void ertt_rx(struct khelp_ctx *ctx, struct ertt *e)
 		return;
 	a.e = e;
 	a.ack = a.acked ? ack : sack;
-	a.now_us64 = bpf_ktime_get_ns() / NSEC_PER_USEC;
-	a.now_us = (__u32)a.now_us64;
 	a.mss = tp->mss_cache;
-	a.tsoffset = tp->tsoffset;
-	if (bpf_core_field_exists(tp->tcp_usec_ts))
-		a.usec_ts = BPF_CORE_READ_BITFIELD(tp, tcp_usec_ts);
 	a.snd_cwnd = tp->snd_cwnd;
+	ertt__ts_window(&a, tp);
 	ertt__process_ack(&a);
+	if (q->untimed) {
+		q->untimed_delivered = tp->delivered;
+		q->untimed_ref_us = (__u32)tp->tcp_mstamp;
+	}
 }
 
 #define KHELP_HOOKS(H)					\

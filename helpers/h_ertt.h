@@ -14,6 +14,9 @@
  *           e->flags &= ~ERTT_NEW_MEASUREMENT;     // the consumer clears it
  *   }
  *
+ * Freshness: an ACK's sample and marked measurement appear when h_ertt
+ * sees the connection's next segment (they wait for the kernel's arrival
+ * stamp of the ACK, see docs/h_ertt.md), i.e. one ACK late.
  * Units: every time is in MICROSECONDS; 0 means "no value yet". Byte
  * counters are TCP payload bytes; marked_snd_cwnd is in packets (Linux
  * snd_cwnd; FreeBSD keeps bytes: multiply by the MSS).
@@ -34,6 +37,9 @@
 #define ERTT_TXSI_RTT_MEASURE_START	0x02	/* the marked packet of this RTT */
 #define ERTT_TXSI_RETRANS		0x04	/* overlaps a retransmitted range: no RTT from it (Karn) */
 #define ERTT_TXSI_SHIFT			24
+/* ertt_txq.untimed: what the last ACK timed (sample, marked measurement) */
+#define ERTT_UNTIMED_SAMPLE		0x1
+#define ERTT_UNTIMED_MARK		0x2
 #define ERTT_TXSI_LEN_MASK		((1U << ERTT_TXSI_SHIFT) - 1)
 
 /*
@@ -68,7 +74,16 @@ struct ertt_txq {
 				 * starting at the same snd_nxt */
 	__u32 pending_seq;	/* its sequence number (snd_nxt when it was sent) */
 	__u32 pending_len;	/* its payload */
-	__u32 pad;
+	/* What the last ACK timed, waiting for its arrival time (ertt__settle):
+	 * the kernel stamps the ACK (tp->tcp_mstamp) just after tcp_probe, and
+	 * keeps that stamp in tp->delivered_mstamp when the ACK delivers data. */
+	__u32 untimed;		/* ERTT_UNTIMED_*: 0 nothing waits */
+	__u32 untimed_delivered; /* tp->delivered before that ACK */
+	__u32 untimed_ref_us;	/* tp->tcp_mstamp before that ACK (low 32 bits) */
+	__u32 sample_tx_us;	/* departure of the record it samples */
+	__u32 mark_tx_us;	/* departure of the record completing the measurement */
+	__u32 mark_bytes;	/* bytes_tx_in_marked_rtt of that measurement */
+	__u32 mark_cwnd;	/* and its snd_cwnd */
 	struct ertt_txseg seg[ERTT_TXQ_SIZE];
 };
 
@@ -98,6 +113,8 @@ struct ertt {
 	__u32 tx_unseen;		/* sends tcp_est_out never saw (no option space), found by
 					 * the gap they left in the sequence space */
 	__u32 tx_unseen_bytes;		/* their bytes, counted into bytes_sent when found */
+	__u32 acks_untimed;		/* ACKs whose sample the kernel left without an arrival
+					 * time (it acknowledged nothing for them): dropped */
 	struct ertt_txq txq;
 };
 

@@ -57,6 +57,29 @@ measuring() { [ "$(ertt "$1" | jq -r '.measurements // 0')" -gt 0 ]; }
 	[ "$(bpftool -j link show | jq "[.[] | select(.prog_id == $in_prog)] | length")" -eq 0 ]
 }
 
+@test "an application-limited flow is timed at each ACK's arrival, not at the next write" {
+	# 50 Mbit/s in 6,250-byte writes, one per ms: the pipe empties after each
+	# write's ACK (about 15 us later on veth), so the next write restamps the
+	# kernel's delivery time a millisecond on; h_ertt must take the ACK's
+	# time before that (timed 1,000 us instead of ~15 before it did)
+	kh_client "$APP" "$TMP/c.out" 5201 --seconds 2 --rate 50 --hold 2 --cc cubic
+	port="$(kh_wait_line "$TMP/c.out" local)"
+	kh_until grep -q '^sent' "$TMP/c.out"
+	kh_until all_acked "$port"
+	row="$(ertt "$port")"
+	echo "ertt=$row"
+	ip netns exec "$NS_A" ss -tin "sport = :$port"
+	seen="$(jq -r .acks_seen <<<"$row")"
+	[ "$seen" -gt 1000 ]
+	# every ACK acknowledges a whole write: every one but the last is timed
+	[ "$(jq -r .samples <<<"$row")" -ge "$((seen * 95 / 100))" ]
+	[ "$(jq -r .acks_untimed <<<"$row")" -le "$((seen / 100))" ]
+	[ "$(jq -r .measurements <<<"$row")" -ge "$((seen * 95 / 100))" ]
+	# veth RTTs are tens of us; one write interval is 1,000 (the EWMA of the
+	# samples, not the last one: a single late ACK does not decide)
+	[ "$(jq -r .srtt_us <<<"$row")" -lt 300 ]
+}
+
 # netem NS DEV: khelp_netem (tests/tools/khelp_netem.bpf.c) on DEV's ingress in NS;
 # sets NETEM_CFG to its settings map
 netem() {

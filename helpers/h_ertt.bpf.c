@@ -413,16 +413,26 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 	__u32 len, fl = 0, slot;
 	__u64 wstamp;
 
-	if (!payload || (tcp_flags & TCPHDR_SYN))
+	if (tcp_flags & TCPHDR_SYN)
 		return;
-	if (skops->is_fullsock) {
+	if (q->untimed && skops->is_fullsock) {
 		/* a cast with plain loads, not a bpf_skc_to_tcp_sock call */
 		tp = bpf_core_cast(ctx->sk, struct tcp_sock);
-		/* a send from an empty pipe restamps delivered_mstamp after
-		 * this callback: the last ACK's times are taken first */
-		if (q->untimed && !tp->packets_out)
-			ertt__settle(e, tp);
+		/* A send from an empty pipe (a FIN alone too) restamps
+		 * delivered_mstamp after this callback: the last ACK's times
+		 * are taken first. Out of ESTABLISHED, ACKs tcp_est_in never
+		 * saw may have moved the stamp: drop them. */
+		if (!tp->packets_out) {
+			if (skops->state == BPF_TCP_ESTABLISHED) {
+				ertt__settle(e, tp);
+			} else {
+				e->acks_untimed++;
+				q->untimed = 0;
+			}
+		}
 	}
+	if (!payload)
+		return;
 	if (!q->valid) {
 		q->snd_end = seq;
 		q->sack_high = skops->snd_una;

@@ -113,8 +113,10 @@ struct ertt {
 	__u32 tx_unseen;		/* sends tcp_est_out never saw (no option space), found by
 					 * the gap they left in the sequence space */
 	__u32 tx_unseen_bytes;		/* their bytes, counted into bytes_sent when found */
-	__u32 acks_untimed;		/* ACKs whose sample the kernel left without an arrival
-					 * time (it acknowledged nothing for them): dropped */
+	__u32 acks_untimed;		/* ACKs whose sample and measurement were dropped: no
+					 * arrival time of theirs was left (the kernel delivered
+					 * nothing for them, a send restamped it unseen, or the
+					 * connection left ESTABLISHED first) */
 	struct ertt_txq txq;
 };
 

@@ -233,8 +233,8 @@ static __always_inline void ertt__mark_done(struct ertt_ack *a, __u32 tx_us, __u
 /*
  * Give the last ACK's sample and measurement their time: the kernel's
  * stamp of that ACK, if tcp_ack() delivered data for it (tp->delivered
- * moved and tp->delivered_mstamp is not older than the stamp before the
- * ACK). Otherwise (an ACK the kernel dropped, or acknowledging less than a
+ * moved: tcp_ack() counts deliveries only on the path that then sets
+ * tp->delivered_mstamp, tcp_rate_gen()). Otherwise (an ACK the kernel dropped, or acknowledging less than a
  * segment of a GSO record) there is no arrival time: drop them. A send
  * from an empty pipe overwrites delivered_mstamp (tcp_rate_skb_sent, after
  * the send's HDR_OPT_LEN_CB, where tcp_est_out settles first), setting
@@ -246,8 +246,7 @@ static __always_inline void ertt__settle(struct ertt *e, const struct tcp_sock *
 	__u64 stamp = tp->delivered_mstamp;
 	__u32 now = (__u32)stamp;
 
-	if (tp->delivered == q->untimed_delivered || (__s32)(now - q->untimed_ref_us) < 0 ||
-	    stamp == tp->first_tx_mstamp) {
+	if (tp->delivered == q->untimed_delivered || stamp == tp->first_tx_mstamp) {
 		e->acks_untimed++;
 		q->untimed = 0;
 		return;
@@ -409,15 +408,15 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 	__u32 tcp_flags = skops->skb_tcp_flags;
 	__u32 seq = skops->snd_nxt;	/* new data: snd_nxt moves after the callback */
 	struct ertt_txseg *s;
-	struct tcp_sock *tp;
+	/* a cast with plain loads, not a bpf_skc_to_tcp_sock call; its
+	 * fields are read only when the socket is a full one */
+	struct tcp_sock *tp = bpf_core_cast(ctx->sk, struct tcp_sock);
 	__u32 len, fl = 0, slot;
 	__u64 wstamp;
 
 	if (tcp_flags & TCPHDR_SYN)
 		return;
 	if (q->untimed && skops->is_fullsock) {
-		/* a cast with plain loads, not a bpf_skc_to_tcp_sock call */
-		tp = bpf_core_cast(ctx->sk, struct tcp_sock);
 		/* A send from an empty pipe (a FIN alone too) restamps
 		 * delivered_mstamp after this callback: the last ACK's times
 		 * are taken first. Out of ESTABLISHED, ACKs tcp_est_in never
@@ -481,7 +480,6 @@ static __always_inline void ertt_tx(struct khelp_ctx *ctx, struct ertt *e)
 		 * before it computes the options: the kernel's own RTT samples
 		 * and the TSval are based on it. */
 		if (skops->is_fullsock) {
-			tp = bpf_core_cast(ctx->sk, struct tcp_sock);
 			wstamp = tp->tcp_wstamp_ns;
 			s->tx_tsecr = tp->rx_opt.ts_recent;
 		} else {
@@ -721,10 +719,8 @@ static __always_inline void ertt_rx(struct khelp_ctx *ctx, struct ertt *e)
 	a.snd_cwnd = tp->snd_cwnd;
 	ertt__ts_window(&a, tp);
 	ertt__process_ack(&a);
-	if (q->untimed) {
+	if (q->untimed)
 		q->untimed_delivered = tp->delivered;
-		q->untimed_ref_us = (__u32)tp->tcp_mstamp;
-	}
 }
 
 #define KHELP_HOOKS(H)					\

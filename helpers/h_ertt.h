@@ -79,7 +79,6 @@ struct ertt_txq {
 	 * keeps that stamp in tp->delivered_mstamp when the ACK delivers data. */
 	__u32 untimed;		/* ERTT_UNTIMED_*: 0 nothing waits */
 	__u32 untimed_delivered; /* tp->delivered before that ACK */
-	__u32 untimed_ref_us;	/* tp->tcp_mstamp before that ACK (low 32 bits) */
 	__u32 sample_tx_us;	/* departure of the record it samples */
 	__u32 mark_tx_us;	/* departure of the record completing the measurement */
 	__u32 mark_bytes;	/* bytes_tx_in_marked_rtt of that measurement */
